@@ -1,0 +1,1 @@
+"""Ways voices come in and notifications go out."""

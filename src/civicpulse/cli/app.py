@@ -1,0 +1,17 @@
+"""The command tree. Each group lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from civicpulse.cli import admin, data, server
+
+app = typer.Typer(
+    help="CivicPulse: hear residents, route their cases, let them judge the result.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+server.register(app)
+admin.register(app)
+data.register(app)

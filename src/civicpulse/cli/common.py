@@ -1,0 +1,38 @@
+"""What every command shares: building the context once and reporting refusals cleanly."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from civicpulse.bootstrap import build_context
+from civicpulse.domain.errors import DomainError
+from civicpulse.domain.roles import Actor
+from civicpulse.services.context import Context
+from civicpulse.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CLI_ACTOR = Actor(kind="staff", name="cli-operator")
+
+
+def context(migrate: bool = True) -> Context:
+    """Settings from the environment; the schema is brought up to date on the way."""
+    return build_context(Settings(), migrate=migrate)
+
+
+def refusals_to_exit(fn: F) -> F:
+    """Turn a domain refusal into a one-line message and exit code 2, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            typer.secho(f"error: {exc.message}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from exc
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,61 @@
+"""init, serve, worker, jobs: running CivicPulse."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from civicpulse.bootstrap import build_transport
+from civicpulse.cli.common import context
+from civicpulse.jobs.runner import run_once
+from civicpulse.storage.migrate import current_revision
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+
+
+def init() -> None:
+    """Create the database, or upgrade it to the newest schema."""
+    ctx = context(migrate=True)
+    typer.echo(f"database ready at revision {current_revision(ctx.db.engine)}: {ctx.db.url}")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, min=1, help="Server processes (use >1 with PostgreSQL)."),
+) -> None:
+    """Serve the API (and run background jobs in-process unless disabled)."""
+    import uvicorn
+
+    context(migrate=True).db.dispose()
+    uvicorn.run(
+        "civicpulse.web.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def worker(
+    once: bool = typer.Option(False, help="Run one pass and exit."),
+    interval: float = typer.Option(10.0, help="Seconds between passes."),
+) -> None:
+    """Deliver notifications and enforce deadlines (escalations, unverified resolutions)."""
+    ctx = context(migrate=False)
+    transport = build_transport(ctx.settings)
+    while True:
+        r = run_once(ctx, transport)
+        typer.echo(
+            f"sent {r.sent}, failed {r.failed}, escalated {r.escalated}, unverified {r.unverified}"
+        )
+        if once:
+            return
+        time.sleep(interval)

@@ -1,0 +1,1 @@
+"""Pure rules of CivicPulse: no database, no web framework, no I/O."""

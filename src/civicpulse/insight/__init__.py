@@ -1,0 +1,1 @@
+"""What the city learns from its cases: scorecards now, rankings and audits later."""

@@ -1,0 +1,1 @@
+"""Background work: delivering the outbox and watching deadlines."""

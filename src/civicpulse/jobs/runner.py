@@ -1,0 +1,59 @@
+"""One pass of every background job, and a loop that repeats it.
+
+The same pass runs in a thread inside ``civicpulse serve`` on the embedded default and in
+``civicpulse worker`` processes in production; each step is safe to run concurrently.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from civicpulse.services.context import Context
+from civicpulse.services.deadlines import run_deadlines
+from civicpulse.services.outbox import Transport, deliver_pending
+
+log = logging.getLogger("civicpulse.jobs")
+
+
+@dataclass
+class PassReport:
+    sent: int
+    failed: int
+    escalated: int
+    unverified: int
+
+
+def run_once(ctx: Context, transport: Transport) -> PassReport:
+    deadlines = run_deadlines(ctx)
+    sent, failed = deliver_pending(ctx, transport)
+    return PassReport(sent, failed, deadlines.escalated, deadlines.unverified)
+
+
+class JobLoop:
+    """Runs ``run_once`` every ``interval`` seconds in a daemon thread until stopped."""
+
+    def __init__(self, ctx: Context, transport: Transport, interval: float) -> None:
+        self.ctx = ctx
+        self.transport = transport
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="civicpulse-jobs", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                run_once(self.ctx, self.transport)
+            except Exception:  # a failing pass must not kill the loop; it is logged and retried
+                log.exception("background job pass failed")
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

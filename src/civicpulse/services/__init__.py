@@ -1,0 +1,1 @@
+"""Use cases. Each owns its transaction, writes the audit record and the outbox with it."""

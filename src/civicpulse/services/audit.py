@@ -1,0 +1,112 @@
+"""Appending to and verifying the hash-chained audit log.
+
+Appends lock the single head row, so the chain has one order even with many writers; the
+append is the last statement of each use case, so the lock is held only until commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicpulse.domain.audit_chain import (
+    AuditRecord,
+    ChainProblem,
+    canonical_json,
+    record_hash,
+    verify_chain,
+)
+from civicpulse.storage.database import Database
+from civicpulse.storage.tables import AuditEntry, AuditHead
+
+
+def append_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    data: dict[str, Any],
+    at: datetime,
+) -> int:
+    """Add one record to the chain inside the caller's transaction; returns its seq."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    seq = head.seq + 1
+    stamp = at.isoformat()
+    body = canonical_json(data)
+    # hash what will be read back: the canonical text, parsed again
+    digest = record_hash(
+        seq=seq,
+        at=stamp,
+        actor=actor,
+        action=action,
+        subject=subject,
+        data=json.loads(body),
+        prev=head.hash,
+    )
+    session.add(
+        AuditEntry(
+            seq=seq,
+            at=stamp,
+            actor=actor,
+            action=action,
+            subject=subject,
+            data=body,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+    )
+    head.seq = seq
+    head.hash = digest
+    return seq
+
+
+def _records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for r in rows:
+            try:
+                data = json.loads(r.data)
+            except ValueError:
+                data = {"__unparseable__": r.data}
+            yield AuditRecord(
+                seq=r.seq,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                subject=r.subject,
+                data=data,
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
+        last = rows[-1].seq
+
+
+def verify_audit_log(db: Database) -> tuple[int, list[ChainProblem]]:
+    """Check the whole chain; returns how many records were read and every problem found."""
+    with db.reader() as session:
+        head = session.get(AuditHead, 1)
+        count = 0
+
+        def counted() -> Iterator[AuditRecord]:
+            nonlocal count
+            for rec in _records(session):
+                count += 1
+                yield rec
+
+        problems = verify_chain(
+            counted(), head.seq if head else None, head.hash if head else None
+        )
+        if head is None:
+            problems.append(ChainProblem(0, "altered", "the chain head row is missing"))
+        return count, problems

@@ -1,0 +1,239 @@
+"""Read models: what staff and the public see of cases. Public views never touch contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from civicpulse.domain.errors import NotFound
+from civicpulse.domain.roles import Actor, can_read_all_cases, check_case_visible, require_staff
+from civicpulse.domain.tracking import normalise_tracking_code
+from civicpulse.domain.workflow import CLOSED_STATES, CaseStatus, allowed_actions
+from civicpulse.services.context import Context
+from civicpulse.storage.tables import (
+    Case,
+    CaseEvent,
+    Category,
+    Department,
+    ResidentContact,
+    Verification,
+    Voice,
+)
+
+
+def case_labels(session: Session, case: Case) -> tuple[str | None, str | None]:
+    category = session.get(Category, case.category_id) if case.category_id else None
+    department = session.get(Department, case.department_id) if case.department_id else None
+    return (category.code if category else None, department.code if department else None)
+
+
+def _codes(session: Session, model: type[Category] | type[Department]) -> dict[int, str]:
+    return {row.id: row.code for row in session.execute(select(model.id, model.code))}
+
+
+@dataclass
+class CaseFilter:
+    status: str | None = None
+    department: str | None = None
+    category: str | None = None
+    overdue: bool | None = None
+    q: str | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+def case_summary(
+    case: Case, categories: dict[int, str], departments: dict[int, str], now: datetime
+) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "tracking_code": case.tracking_code,
+        "status": case.status,
+        "title": case.title,
+        "category": categories.get(case.category_id) if case.category_id else None,
+        "department": departments.get(case.department_id) if case.department_id else None,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "first_response_due": case.first_response_due,
+        "resolution_due": case.resolution_due,
+        "overdue": _overdue(case, now),
+        "escalation_level": case.escalation_level,
+        "version": case.version,
+        "merged_into_case_id": case.merged_into_id,
+    }
+
+
+def _overdue(case: Case, now: datetime) -> bool:
+    if case.status in CLOSED_STATES or case.status == CaseStatus.RESOLVED:
+        return False
+    return case.resolution_due is not None and case.resolution_due < now
+
+
+def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
+    """Cases the actor may see, newest first, overdue filter and text search included."""
+    require_staff(actor)
+    now = ctx.now()
+    with ctx.db.reader() as s:
+        departments = _codes(s, Department)
+        categories = _codes(s, Category)
+        q = select(Case)
+        if not can_read_all_cases(actor):
+            q = q.where(Case.department_id.in_(actor.department_ids or {-1}))
+        if f.status:
+            q = q.where(Case.status == f.status)
+        if f.department:
+            ids = [i for i, c in departments.items() if c == f.department]
+            if not ids:
+                raise NotFound(f"unknown department {f.department!r}")
+            q = q.where(Case.department_id == ids[0])
+        if f.category:
+            ids = [i for i, c in categories.items() if c == f.category]
+            if not ids:
+                raise NotFound(f"unknown category {f.category!r}")
+            q = q.where(Case.category_id == ids[0])
+        open_states = [st.value for st in CaseStatus if st not in CLOSED_STATES]
+        open_states.remove(CaseStatus.RESOLVED.value)
+        overdue_clause = (Case.resolution_due < now) & Case.status.in_(open_states)
+        if f.overdue is True:
+            q = q.where(overdue_clause)
+        elif f.overdue is False:
+            q = q.where(~overdue_clause | Case.resolution_due.is_(None))
+        if f.q:
+            pattern = f"%{f.q}%"
+            matching_voices = select(Voice.case_id).where(Voice.text.like(pattern))
+            q = q.where(or_(Case.title.like(pattern), Case.id.in_(matching_voices)))
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = s.scalars(
+            q.order_by(Case.id.desc()).offset((f.page - 1) * f.page_size).limit(f.page_size)
+        ).all()
+        return {
+            "total": total,
+            "page": f.page,
+            "page_size": f.page_size,
+            "items": [case_summary(c, categories, departments, now) for c in rows],
+        }
+
+
+def _events(s: Session, case_id: int, public_only: bool) -> list[dict[str, Any]]:
+    departments = _codes(s, Department)
+    q = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    if public_only:
+        q = q.where(CaseEvent.public.is_(True))
+    out = []
+    for e in s.scalars(q):
+        item: dict[str, Any] = {
+            "kind": e.kind,
+            "at": e.created_at,
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "from_department": departments.get(e.from_department_id or -1),
+            "to_department": departments.get(e.to_department_id or -1),
+            "message": e.message,
+        }
+        if not public_only:
+            item.update({"event_id": e.id, "actor": e.actor, "public": e.public, "data": e.data})
+        out.append(item)
+    return out
+
+
+def get_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The staff view of a case: voices with contacts, the full timeline, allowed actions."""
+    require_staff(actor)
+    now = ctx.now()
+    with ctx.db.reader() as s:
+        case = s.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        check_case_visible(actor, case.department_id)
+        detail = case_summary(case, _codes(s, Category), _codes(s, Department), now)
+        voices = []
+        rows = s.execute(
+            select(Voice, ResidentContact)
+            .outerjoin(ResidentContact, ResidentContact.voice_id == Voice.id)
+            .where(Voice.case_id == case_id)
+            .order_by(Voice.id)
+        ).all()
+        for voice, contact in rows:
+            voices.append(
+                {
+                    "voice_id": voice.id,
+                    "channel": voice.channel,
+                    "title": voice.title,
+                    "text": voice.text,
+                    "language": voice.language,
+                    "received_at": voice.received_at,
+                    "occurred_at": voice.occurred_at,
+                    "external_id": voice.external_id,
+                    "location": _loc(voice.lat, voice.lon),
+                    "attributes": voice.attributes,
+                    "contact": (
+                        {
+                            "name": contact.name,
+                            "email": contact.email,
+                            "phone": contact.phone,
+                            "address": contact.address,
+                        }
+                        if contact
+                        else None
+                    ),
+                }
+            )
+        detail.update(
+            {
+                "location": _loc(case.lat, case.lon),
+                "voices": voices,
+                "timeline": _events(s, case_id, public_only=False),
+                "allowed_actions": [a.value for a in allowed_actions(CaseStatus(case.status))],
+                "verifications": _verifications(s, case_id),
+                "verification_due": case.verification_due,
+            }
+        )
+        return detail
+
+
+def _loc(lat: float | None, lon: float | None) -> dict[str, float] | None:
+    return {"lat": lat, "lon": lon} if lat is not None and lon is not None else None
+
+
+def _verifications(s: Session, case_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "resolution_number": v.resolution_number,
+            "fixed": v.fixed,
+            "satisfaction": v.satisfaction,
+            "comment": v.comment,
+            "at": v.created_at,
+        }
+        for v in s.scalars(
+            select(Verification).where(Verification.case_id == case_id).order_by(Verification.id)
+        )
+    ]
+
+
+def track_case(ctx: Context, tracking_code: str) -> dict[str, Any]:
+    """The public view behind a tracking code: status and public timeline, no personal data."""
+    code = normalise_tracking_code(tracking_code)
+    with ctx.db.reader() as s:
+        case = s.scalars(select(Case).where(Case.tracking_code == code)).first()
+        if case is None:
+            raise NotFound("no case has this tracking code")
+        category, department = case_labels(s, case)
+        merged_into = s.get(Case, case.merged_into_id) if case.merged_into_id else None
+        return {
+            "tracking_code": case.tracking_code,
+            "status": case.status,
+            "title": case.title,
+            "category": category,
+            "department": department,
+            "created_at": case.created_at,
+            "resolution_due": case.resolution_due,
+            "merged_into_tracking_code": merged_into.tracking_code if merged_into else None,
+            "awaiting_verification": case.status == CaseStatus.RESOLVED.value,
+            "verification_due": case.verification_due,
+            "can_contest": case.status == CaseStatus.REJECTED.value and case.contest_count < 1,
+            "timeline": _events(s, case.id, public_only=True),
+        }

@@ -1,0 +1,190 @@
+"""Staff accounts, their bearer tokens and integration API keys.
+
+Passwords are hashed with argon2; tokens and API keys are random and stored as SHA-256, so
+whoever reads the database still cannot log in or call the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from civicpulse.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from civicpulse.domain.roles import Actor, Role
+from civicpulse.services.audit import append_audit
+from civicpulse.services.context import Context
+from civicpulse.storage.tables import ApiKey, Department, StaffToken, StaffUser
+
+_hasher: PasswordHasher | None = None
+
+
+def hasher() -> PasswordHasher:
+    """Built on first use, not at import."""
+    global _hasher
+    if _hasher is None:
+        _hasher = PasswordHasher()
+    return _hasher
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass
+class UserInfo:
+    id: int
+    username: str
+    role: str
+    department: str | None
+    active: bool
+
+
+def add_user(
+    ctx: Context, actor: Actor, username: str, role: str, password: str,
+    department: str | None = None,
+) -> UserInfo:
+    if not username.strip() or len(username) > 100:
+        raise ValidationFailed("username must be 1–100 characters")
+    try:
+        role_ = Role(role)
+    except ValueError as exc:
+        raise ValidationFailed(f"role must be one of {', '.join(r.value for r in Role)}") from exc
+    if len(password) < 8:
+        raise ValidationFailed("password must be at least 8 characters")
+    if role_ is Role.OFFICER and not department:
+        raise ValidationFailed("an officer needs a department")
+    now = ctx.now()
+    with ctx.db.transaction() as s:
+        if s.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+            raise Conflict(f"user {username!r} already exists")
+        dept_id = None
+        if department:
+            dept_id = s.scalar(select(Department.id).where(Department.code == department))
+            if dept_id is None:
+                raise NotFound(f"unknown department {department!r}")
+        user = StaffUser(
+            username=username, password_hash=hasher().hash(password), role=role_.value,
+            department_id=dept_id, active=True, created_at=now,
+        )
+        s.add(user)
+        s.flush()
+        append_audit(
+            s, actor=actor.label, action="user.added", subject=f"user:{user.id}",
+            data={"username": username, "role": role_.value, "department": department}, at=now,
+        )
+        return UserInfo(user.id, username, role_.value, department, True)
+
+
+def list_users(ctx: Context) -> list[UserInfo]:
+    with ctx.db.reader() as s:
+        depts = dict(s.execute(select(Department.id, Department.code)).tuples().all())
+        return [
+            UserInfo(u.id, u.username, u.role, depts.get(u.department_id or -1), u.active)
+            for u in s.scalars(select(StaffUser).order_by(StaffUser.id))
+        ]
+
+
+def login(ctx: Context, username: str, password: str) -> str:
+    """Check a password and hand out a bearer token; the same error for any failure."""
+    now = ctx.now()
+    with ctx.db.transaction() as s:
+        user = s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
+        ok = False
+        if user is not None and user.active:
+            try:
+                ok = hasher().verify(user.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if not ok or user is None:
+            raise NotAuthenticated("wrong username or password")
+        token = secrets.token_urlsafe(32)
+        s.add(
+            StaffToken(
+                token_hash=sha256(token), user_id=user.id, created_at=now,
+                expires_at=now + timedelta(hours=ctx.settings.token_ttl_hours),
+            )
+        )
+        return token
+
+
+def actor_for_token(ctx: Context, token: str) -> Actor:
+    with ctx.db.reader() as s:
+        row = s.execute(
+            select(StaffToken, StaffUser)
+            .join(StaffUser, StaffUser.id == StaffToken.user_id)
+            .where(StaffToken.token_hash == sha256(token))
+        ).first()
+        if row is None:
+            raise NotAuthenticated("invalid or expired token")
+        tok, user = row
+        if tok.expires_at < ctx.now() or not user.active:
+            raise NotAuthenticated("invalid or expired token")
+        return staff_actor(user)
+
+
+def staff_actor(user: StaffUser) -> Actor:
+    return Actor(
+        kind="staff",
+        name=user.username,
+        user_id=user.id,
+        role=Role(user.role),
+        department_ids=frozenset({user.department_id}) if user.department_id else frozenset(),
+    )
+
+
+# ---- API keys ------------------------------------------------------------------------------
+
+def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
+    """Create a key and return it; only its hash is kept, so this is the one time it is shown."""
+    if not name.strip() or len(name) > 100:
+        raise ValidationFailed("key name must be 1–100 characters")
+    key = "cpk_" + secrets.token_urlsafe(32)
+    now = ctx.now()
+    with ctx.db.transaction() as s:
+        row = ApiKey(name=name, prefix=key[:10], key_hash=sha256(key), created_at=now)
+        s.add(row)
+        s.flush()
+        append_audit(
+            s, actor=actor.label, action="api_key.added", subject=f"api_key:{row.id}",
+            data={"name": name, "prefix": row.prefix}, at=now,
+        )
+    return key
+
+
+def list_api_keys(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.db.reader() as s:
+        return [
+            {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at,
+             "revoked_at": k.revoked_at}
+            for k in s.scalars(select(ApiKey).order_by(ApiKey.id))
+        ]
+
+
+def revoke_api_key(ctx: Context, actor: Actor, key_id: int) -> None:
+    now = ctx.now()
+    with ctx.db.transaction() as s:
+        key = s.get(ApiKey, key_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} not found")
+        if key.revoked_at is not None:
+            raise Conflict(f"API key {key_id} is already revoked")
+        key.revoked_at = now
+        append_audit(
+            s, actor=actor.label, action="api_key.revoked", subject=f"api_key:{key_id}",
+            data={"name": key.name}, at=now,
+        )
+
+
+def actor_for_api_key(ctx: Context, key: str, at: datetime | None = None) -> Actor:
+    with ctx.db.reader() as s:
+        row = s.scalars(select(ApiKey).where(ApiKey.key_hash == sha256(key))).first()
+        if row is None or row.revoked_at is not None:
+            raise NotAuthenticated("invalid or revoked API key")
+        return Actor(kind="integration", name=row.name)

@@ -1,0 +1,262 @@
+"""submit_voice: the one write path for a voice, whatever channel it came through.
+
+A voice always lands: it opens a new case, routed at once when its category (and the
+area of its location) name a department, otherwise left for the dispatcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from civicpulse.domain.deadlines import compute_deadlines
+from civicpulse.domain.errors import ValidationFailed
+from civicpulse.domain.geo import validate_point
+from civicpulse.domain.roles import Actor
+from civicpulse.domain.tracking import new_tracking_code
+from civicpulse.domain.workflow import CaseStatus
+from civicpulse.services.audit import append_audit
+from civicpulse.services.context import Context
+from civicpulse.services.notifications import notify_department, notify_resident
+from civicpulse.services.routing import Route, route_for
+from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice
+from civicpulse.understanding.language import detect_language
+
+CHANNELS = ("web", "api", "hotline", "email", "open311", "import")
+MAX_TEXT = 8000
+
+
+@dataclass
+class Contact:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def any(self) -> bool:
+        return bool(self.name or self.email or self.phone)
+
+
+@dataclass
+class VoiceInput:
+    text: str
+    title: str | None = None
+    category: str | None = None
+    language: str | None = None
+    channel: str = "api"
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    contact: Contact = field(default_factory=Contact)
+    external_id: str | None = None
+    occurred_at: datetime | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SubmitResult:
+    voice_id: int
+    case_id: int
+    tracking_code: str
+    case_status: str
+    category: str | None
+    department: str | None
+    created: bool = True
+
+
+def validate_voice(v: VoiceInput) -> None:
+    """Refuse bad input before anything is written."""
+    if not v.text or not v.text.strip():
+        raise ValidationFailed("text must not be empty")
+    if len(v.text) > MAX_TEXT:
+        raise ValidationFailed(f"text must be at most {MAX_TEXT} characters")
+    if "\x00" in v.text:
+        raise ValidationFailed("text must not contain NUL characters")
+    if v.title is not None and len(v.title) > 300:
+        raise ValidationFailed("title must be at most 300 characters")
+    if v.channel not in CHANNELS:
+        raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}")
+    if (v.lat is None) != (v.lon is None):
+        raise ValidationFailed("location needs both lat and lon")
+    if v.lat is not None and v.lon is not None:
+        validate_point(v.lat, v.lon)
+    if v.occurred_at is not None and v.occurred_at.tzinfo is None:
+        raise ValidationFailed("occurred_at needs a time zone (e.g. 2024-05-01T10:00:00+08:00)")
+    if v.contact.email is not None and "@" not in v.contact.email:
+        raise ValidationFailed("contact.email is not an e-mail address")
+    if v.external_id is not None and not (0 < len(v.external_id) <= 200):
+        raise ValidationFailed("external_id must be 1–200 characters")
+
+
+def submit_voice(
+    ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None = None
+) -> SubmitResult:
+    """Record a voice and open its case, exactly once per idempotency key or external id."""
+    validate_voice(v)
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise ValidationFailed("Idempotency-Key must be 1–200 characters")
+    previous = _find_existing(ctx, v, idempotency_key)
+    if previous is not None:
+        return previous
+    try:
+        with ctx.db.transaction() as session:
+            return _insert(session, ctx, actor, v, idempotency_key)
+    except IntegrityError:
+        # a concurrent request with the same key or external id won the race
+        previous = _find_existing(ctx, v, idempotency_key)
+        if previous is None:
+            raise
+        return previous
+
+
+def _find_existing(
+    ctx: Context, v: VoiceInput, idempotency_key: str | None
+) -> SubmitResult | None:
+    if idempotency_key is None and v.external_id is None:
+        return None
+    with ctx.db.reader() as session:
+        q = select(Voice)
+        if idempotency_key is not None:
+            q = q.where(Voice.idempotency_key == idempotency_key)
+        else:
+            q = q.where(Voice.channel == v.channel, Voice.external_id == v.external_id)
+        voice = session.scalars(q).first()
+        if voice is None:
+            return None
+        case = session.get(Case, voice.case_id)
+        assert case is not None
+        from civicpulse.services.queries import case_labels
+
+        category, department = case_labels(session, case)
+        return SubmitResult(
+            voice_id=voice.id,
+            case_id=case.id,
+            tracking_code=case.tracking_code,
+            case_status=case.status,
+            category=category,
+            department=department,
+            created=False,
+        )
+
+
+def _insert(
+    session: Session, ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None
+) -> SubmitResult:
+    now = ctx.now()
+    route: Route = route_for(session, v.category, v.lat, v.lon)
+    language = v.language or detect_language(v.text)
+    deadlines = compute_deadlines(now, route.first_response_hours, route.resolution_hours)
+    status = CaseStatus.ASSIGNED if route.department_id else CaseStatus.SUBMITTED
+    title = (v.title or v.text.strip().splitlines()[0])[:300]
+    case = Case(
+        tracking_code=new_tracking_code(),
+        status=status.value,
+        title=title,
+        category_id=route.category_id,
+        department_id=route.department_id,
+        area_id=route.area_id,
+        lat=v.lat,
+        lon=v.lon,
+        created_at=now,
+        updated_at=now,
+        first_response_due=deadlines.first_response_due,
+        resolution_due=deadlines.resolution_due,
+    )
+    session.add(case)
+    session.flush()
+    voice = Voice(
+        case_id=case.id,
+        channel=v.channel,
+        text=v.text,
+        title=v.title,
+        language=language,
+        category_id=route.category_id,
+        lat=v.lat,
+        lon=v.lon,
+        external_id=v.external_id,
+        idempotency_key=idempotency_key,
+        attributes=v.attributes,
+        occurred_at=v.occurred_at,
+        received_at=now,
+    )
+    session.add(voice)
+    session.flush()
+    if v.contact.any() or v.address:
+        session.add(
+            ResidentContact(
+                voice_id=voice.id,
+                name=v.contact.name,
+                email=v.contact.email,
+                phone=v.contact.phone,
+                address=v.address,
+            )
+        )
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="submitted",
+            actor=actor.label,
+            to_status=CaseStatus.SUBMITTED.value,
+            public=True,
+            data={"voice_id": voice.id, "channel": v.channel},
+            created_at=now,
+        )
+    )
+    if route.department_id:
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                kind="assigned",
+                actor="system:routing",
+                from_status=CaseStatus.SUBMITTED.value,
+                to_status=CaseStatus.ASSIGNED.value,
+                to_department_id=route.department_id,
+                public=True,
+                data={"rule": route.rule},
+                created_at=now,
+            )
+        )
+        notify_department(
+            session,
+            email=route.department_email,
+            subject=f"New case {case.id}: {title[:80]}",
+            body=f"A new case was routed to your department.\n\n{v.text[:1000]}",
+            case_id=case.id,
+            now=now,
+        )
+    notify_resident(
+        session,
+        kind="received",
+        email=v.contact.email,
+        language=language,
+        tracking_code=case.tracking_code,
+        base_url=ctx.settings.public_base_url,
+        case_id=case.id,
+        now=now,
+    )
+    append_audit(
+        session,
+        actor=actor.label,
+        action="voice.submitted",
+        subject=f"case:{case.id}",
+        data={
+            "voice_id": voice.id,
+            "channel": v.channel,
+            "category": route.category_code,
+            "department": route.department_code,
+            "status": status.value,
+        },
+        at=now,
+    )
+    return SubmitResult(
+        voice_id=voice.id,
+        case_id=case.id,
+        tracking_code=case.tracking_code,
+        case_status=status.value,
+        category=route.category_code,
+        department=route.department_code,
+    )

@@ -1,0 +1,88 @@
+"""Typed settings, read once in the composition root (never at import time).
+
+Every setting can be given as an environment variable ``CIVICPULSE_<NAME>`` or in a ``.env``
+file, so the same code runs as the embedded default (a SQLite file, jobs in-process) and in
+production (PostgreSQL, several processes) without edits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of a CivicPulse installation, each with the reason it exists."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVICPULSE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("civicpulse-data"),
+        description="Where the embedded default keeps its SQLite file, mail spool and secrets.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; empty means a SQLite file in data_dir. "
+        "Use postgresql+psycopg://user@host/db in production.",
+    )
+    timezone: str = Field("UTC", description="The city's time zone, used to show times.")
+    verification_days: int = Field(
+        14, ge=1, description="Days a resident has to confirm a resolution before it is unverified."
+    )
+    token_ttl_hours: int = Field(12, ge=1, description="Lifetime of a staff bearer token.")
+    public_rate_limit_per_minute: int = Field(
+        60, ge=1, description="Requests per minute per client address on public endpoints."
+    )
+    login_rate_limit_per_minute: int = Field(
+        10, ge=1, description="Login attempts per minute per client address."
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    scorecard_min_sample: int = Field(
+        5,
+        ge=1,
+        description="Below this many cases (or verdicts) a scorecard rate is withheld, so one "
+        "lucky case cannot top a league table.",
+    )
+    escalation_repeat_hours: int = Field(
+        24, ge=1, description="How often an overdue case is escalated again while still overdue."
+    )
+    job_interval_seconds: float = Field(
+        30.0, gt=0, description="How often in-process jobs (outbox, deadlines) run in `serve`."
+    )
+    run_jobs_in_process: bool = Field(
+        True, description="Run background jobs inside `serve`; turn off when workers run them."
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Used in notifications so residents can follow links."
+    )
+    smtp_host: str | None = Field(None, description="SMTP server; empty writes mail to a file.")
+    smtp_port: int = Field(587, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_from: str = Field("civicpulse@localhost", description="Sender of notifications.")
+    outbox_max_attempts: int = Field(
+        8, ge=1, description="Delivery attempts before a message is marked failed."
+    )
+    outbox_backoff_seconds: float = Field(
+        30.0, gt=0, description="First retry delay; it doubles after each failure."
+    )
+    shared_data_dir: Path = Field(
+        Path("../shared/data"),
+        description="Real city data used by `civicpulse demo` when present.",
+    )
+
+    def resolved_database_url(self) -> str:
+        """The URL to connect to: explicit, else the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'civicpulse.db').resolve()}"
+
+    @property
+    def mail_spool_path(self) -> Path:
+        """Where mail goes when no SMTP server is configured (one JSON object a line)."""
+        return self.data_dir / "outbox-mail.jsonl"

@@ -1,0 +1,1 @@
+"""Understanding what people say; fast defaults that run offline."""

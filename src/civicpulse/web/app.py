@@ -1,0 +1,59 @@
+"""The FastAPI app factory. Nothing is built at import: ``create_app`` takes a context."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from civicpulse.domain.errors import DomainError
+from civicpulse.services.context import Context
+from civicpulse.web.limits import BodySizeLimit, RateLimiter
+from civicpulse.web.routes import cases, public, voices
+
+
+def _clean_errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            msg = "the body is not valid JSON (UTF-8)"
+        out.append({"field": ".".join(loc) or "body", "message": msg})
+    return out
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(
+        title="CivicPulse",
+        version="0.1.0",
+        description="Listen to residents, act on what matters most, let residents judge.",
+        openapi_url="/openapi.json",
+    )
+    app.state.ctx = ctx
+    s = ctx.settings
+    app.state.limiters = {
+        "public": RateLimiter(s.public_rate_limit_per_minute),
+        "login": RateLimiter(s.login_rate_limit_per_minute),
+    }
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _clean_errors(exc)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(voices.router, prefix="/api/v1")
+    app.include_router(cases.router, prefix="/api/v1")
+    app.include_router(public.router, prefix="/api/v1")
+    app.add_middleware(BodySizeLimit, max_bytes=s.max_body_bytes)
+    return app

@@ -1,0 +1,35 @@
+"""Entry point for ASGI servers: ``uvicorn --factory civicpulse.web.asgi:app_from_env``.
+
+Each server process reads the settings from the environment and builds its own context,
+so several stateless processes can share one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from civicpulse.bootstrap import build_context, build_transport
+from civicpulse.jobs.runner import JobLoop
+from civicpulse.web.app import create_app
+
+
+def app_from_env() -> FastAPI:
+    ctx = build_context()
+    app = create_app(ctx)
+    if ctx.settings.run_jobs_in_process:
+        loop = JobLoop(ctx, build_transport(ctx.settings), ctx.settings.job_interval_seconds)
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            loop.start()
+            try:
+                yield
+            finally:
+                loop.stop()
+                ctx.db.dispose()
+
+        app.router.lifespan_context = lifespan
+    return app

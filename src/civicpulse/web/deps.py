@@ -1,0 +1,59 @@
+"""Request-scoped helpers: the context, who is calling, and the public rate limit."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from civicpulse.domain.errors import DomainError, NotAuthenticated
+from civicpulse.domain.roles import Actor
+from civicpulse.services.context import Context
+from civicpulse.services.staff import actor_for_api_key, actor_for_token
+
+bearer = HTTPBearer(auto_error=False)
+
+
+class RateLimited(DomainError):
+    status_code = 429
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def staff(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Actor:
+    """The logged-in staff member, or 401."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise NotAuthenticated("log in first: send Authorization: Bearer <token>")
+    return actor_for_token(get_ctx(request), creds.credentials)
+
+
+def integration_or_none(request: Request) -> Actor | None:
+    key = request.headers.get("x-api-key")
+    if key is None:
+        return None
+    return actor_for_api_key(get_ctx(request), key)
+
+
+def limit_public(request: Request, bucket: str = "public") -> None:
+    """Refuse with 429 when this address has used its share of the public endpoints."""
+    limiter = request.app.state.limiters[bucket]
+    allowed, retry = limiter.allow(client_address(request))
+    if not allowed:
+        raise RateLimited(f"too many requests; try again in {int(retry) + 1} s")
+
+
+def public_caller(request: Request) -> Actor | None:
+    """An integration (by API key, not rate-limited) or an anonymous, rate-limited resident."""
+    integration = integration_or_none(request)
+    if integration is None:
+        limit_public(request)
+    return integration

@@ -1,0 +1,99 @@
+"""Staff routes over cases. Each action is one service call; the service checks roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from civicpulse.domain.roles import Actor
+from civicpulse.services import cases as svc
+from civicpulse.services.context import Context
+from civicpulse.services.queries import CaseFilter, get_case, list_cases
+from civicpulse.web.deps import get_ctx, staff
+from civicpulse.web.schemas import (
+    ActionOut,
+    AssignIn,
+    MergeIn,
+    RejectIn,
+    ReplyIn,
+    ResolveIn,
+    TransferIn,
+    VersionIn,
+)
+
+router = APIRouter(tags=["cases"])
+
+
+def _out(r: svc.ActionResult) -> ActionOut:
+    return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
+
+
+@router.get("/cases")
+def cases_list(
+    status: str | None = Query(None, max_length=20),
+    department: str | None = Query(None, max_length=64),
+    category: str | None = Query(None, max_length=64),
+    overdue: bool | None = None,
+    q: str | None = Query(None, max_length=200),
+    page: int = Query(1, ge=1, le=1_000_000),
+    page_size: int = Query(50, ge=1, le=500),
+    ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff),
+) -> dict[str, Any]:
+    """Cases the caller may see (officers: their departments), newest first."""
+    return list_cases(
+        ctx, actor,
+        CaseFilter(status=status, department=department, category=category, overdue=overdue,
+                   q=q, page=page, page_size=page_size),
+    )
+
+
+@router.get("/cases/{case_id}")
+def case_detail(
+    case_id: int, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> dict[str, Any]:
+    """A case with its voices (and their contacts), full timeline and allowed actions."""
+    return get_case(ctx, actor, case_id)
+
+
+@router.post("/cases/{case_id}/assign", response_model=ActionOut)
+def assign(case_id: int, body: AssignIn, ctx: Context = Depends(get_ctx),
+           actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.assign_case(ctx, actor, case_id, body.department, body.version))
+
+
+@router.post("/cases/{case_id}/transfer", response_model=ActionOut)
+def transfer(case_id: int, body: TransferIn, ctx: Context = Depends(get_ctx),
+             actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.transfer_case(ctx, actor, case_id, body.department, body.reason, body.version))
+
+
+@router.post("/cases/{case_id}/start", response_model=ActionOut)
+def start(case_id: int, body: VersionIn | None = None, ctx: Context = Depends(get_ctx),
+          actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.start_case(ctx, actor, case_id, body.version if body else None))
+
+
+@router.post("/cases/{case_id}/reply", response_model=ActionOut)
+def reply(case_id: int, body: ReplyIn, ctx: Context = Depends(get_ctx),
+          actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.reply_case(ctx, actor, case_id, body.message, body.public, body.version))
+
+
+@router.post("/cases/{case_id}/resolve", response_model=ActionOut)
+def resolve(case_id: int, body: ResolveIn, ctx: Context = Depends(get_ctx),
+            actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.resolve_case(ctx, actor, case_id, body.message, body.version))
+
+
+@router.post("/cases/{case_id}/reject", response_model=ActionOut)
+def reject(case_id: int, body: RejectIn, ctx: Context = Depends(get_ctx),
+           actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.reject_case(ctx, actor, case_id, body.reason, body.version))
+
+
+@router.post("/cases/{case_id}/merge", response_model=ActionOut)
+def merge(case_id: int, body: MergeIn, ctx: Context = Depends(get_ctx),
+          actor: Actor = Depends(staff)) -> ActionOut:
+    return _out(svc.merge_case(ctx, actor, case_id, body.into_case_id, body.version))

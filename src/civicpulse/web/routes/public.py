@@ -1,0 +1,81 @@
+"""Public routes: login, tracking, the resident's verdict and the department scorecard.
+
+Nothing here returns personal data: tracking shows the public timeline only, scorecards
+are aggregates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+
+from civicpulse.domain.errors import ValidationFailed
+from civicpulse.domain.roles import RESIDENT
+from civicpulse.services.cases import contest_rejection, verify_resolution
+from civicpulse.services.context import Context
+from civicpulse.services.queries import track_case
+from civicpulse.services.scorecards import department_scorecards
+from civicpulse.services.staff import login
+from civicpulse.web.deps import get_ctx, limit_public
+from civicpulse.web.schemas import ActionOut, ContestIn, ScorecardOut, TokenOut, VerificationIn
+
+router = APIRouter()
+
+
+@router.post("/auth/token", response_model=TokenOut, tags=["auth"])
+def token(
+    request: Request,
+    username: str = Form(..., max_length=100),
+    password: str = Form(..., max_length=200),
+    ctx: Context = Depends(get_ctx),
+) -> TokenOut:
+    """Staff log in with username and password (OAuth2 password form) for a bearer token."""
+    limit_public(request, "login")
+    return TokenOut(access_token=login(ctx, username, password))
+
+
+@router.get("/track/{tracking_code}", tags=["residents"])
+def track(tracking_code: str, request: Request, ctx: Context = Depends(get_ctx)) -> dict[str, Any]:
+    """Where a case stands, for whoever holds its tracking code. No personal data."""
+    limit_public(request)
+    return track_case(ctx, tracking_code)
+
+
+@router.post("/track/{tracking_code}/verification", response_model=ActionOut, tags=["residents"])
+def verification(
+    tracking_code: str, body: VerificationIn, request: Request, ctx: Context = Depends(get_ctx)
+) -> ActionOut:
+    """The resident says whether it was really fixed (no reopens the case) and rates it."""
+    limit_public(request)
+    r = verify_resolution(ctx, RESIDENT, tracking_code, body.fixed, body.satisfaction,
+                          body.comment)
+    return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
+
+
+@router.post("/track/{tracking_code}/contest", response_model=ActionOut, tags=["residents"])
+def contest(
+    tracking_code: str, body: ContestIn, request: Request, ctx: Context = Depends(get_ctx)
+) -> ActionOut:
+    """The resident contests a rejection; the case goes back to the dispatcher."""
+    limit_public(request)
+    r = contest_rejection(ctx, RESIDENT, tracking_code, body.reason)
+    return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
+
+
+@router.get("/departments/scorecard", response_model=list[ScorecardOut], tags=["accountability"])
+def scorecard(
+    request: Request,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    ctx: Context = Depends(get_ctx),
+) -> list[ScorecardOut]:
+    """Per department, from residents' verdicts and the timeline; small samples withheld."""
+    limit_public(request)
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{name} needs a time zone, e.g. 2026-01-01T00:00:00Z")
+    if since and until and since >= until:
+        raise ValidationFailed("since must be before until")
+    return [ScorecardOut(**vars(row)) for row in department_scorecards(ctx, since, until)]

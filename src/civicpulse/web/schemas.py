@@ -1,0 +1,117 @@
+"""API request and response models. Deliberately not the database tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LocationIn(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ContactIn(Strict):
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(None, max_length=64)
+
+
+class VoiceIn(Strict):
+    text: str = Field(min_length=1, max_length=8000)
+    title: str | None = Field(None, max_length=300)
+    category: str | None = Field(None, max_length=64)
+    language: str | None = Field(None, max_length=16)
+    channel: Literal["web", "api", "hotline", "email", "open311", "import"] | None = None
+    location: LocationIn | None = None
+    address: str | None = Field(None, max_length=500)
+    contact: ContactIn | None = None
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+    occurred_at: datetime | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class VoiceOut(BaseModel):
+    voice_id: int
+    case_id: int
+    tracking_code: str
+    case_status: str
+    category: str | None
+    department: str | None
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class AssignIn(Strict):
+    department: str = Field(min_length=1, max_length=64)
+    version: int | None = None
+
+
+class TransferIn(Strict):
+    department: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=4000)
+    version: int | None = None
+
+
+class VersionIn(Strict):
+    version: int | None = None
+
+
+class ReplyIn(Strict):
+    message: str = Field(min_length=1, max_length=8000)
+    public: bool = True
+    version: int | None = None
+
+
+class ResolveIn(Strict):
+    message: str = Field(min_length=1, max_length=8000)
+    version: int | None = None
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=4000)
+    version: int | None = None
+
+
+class MergeIn(Strict):
+    into_case_id: int
+    version: int | None = None
+
+
+class ActionOut(BaseModel):
+    case_id: int
+    status: str
+    version: int
+    department: str | None
+
+
+class VerificationIn(Strict):
+    fixed: bool
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=4000)
+
+
+class ContestIn(Strict):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class ScorecardOut(BaseModel):
+    department: str
+    cases_received: int
+    first_response_on_time_rate: float | None
+    resolved_rate: float | None
+    confirmed_resolution_rate: float | None
+    satisfaction_mean: float | None
+    reopen_rate: float | None
+    transfers_out: int
+    verified_sample_size: int
+    sample_too_small: bool
