@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     verification_days: int = Field(
         14, ge=1, description="Days a resident has to confirm a resolution before it is unverified."
     )
+    password_hash_memory_kib: int = Field(
+        65536, ge=8, description="argon2 memory cost; lower only for tests on small machines."
+    )
+    password_hash_time_cost: int = Field(3, ge=1, description="argon2 iterations.")
     token_ttl_hours: int = Field(12, ge=1, description="Lifetime of a staff bearer token.")
     public_rate_limit_per_minute: int = Field(
         60, ge=1, description="Requests per minute per client address on public endpoints."

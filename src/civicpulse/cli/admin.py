@@ -16,7 +16,13 @@ from civicpulse.services.catalogue import (
     import_catalogue,
     load_catalogue_text,
 )
-from civicpulse.services.staff import add_api_key, add_user, list_api_keys, list_users, revoke_api_key
+from civicpulse.services.staff import (
+    add_api_key,
+    add_user,
+    list_api_keys,
+    list_users,
+    revoke_api_key,
+)
 
 users = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 keys = typer.Typer(help="API keys for integrations.", no_args_is_help=True)
@@ -41,14 +47,16 @@ def users_add(
 ) -> None:
     """Add a staff account."""
     u = add_user(context(), CLI_ACTOR, name, role, password, department)
-    typer.echo(f"added user {u.username} (id {u.id}, {u.role}{', ' + u.department if u.department else ''})")
+    where = f", {u.department}" if u.department else ""
+    typer.echo(f"added user {u.username} (id {u.id}, {u.role}{where})")
 
 
 @users.command("list")
 def users_list() -> None:
     """List staff accounts."""
     for u in list_users(context()):
-        typer.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.department or '-'}\t{'active' if u.active else 'inactive'}")
+        state = "active" if u.active else "inactive"
+        typer.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.department or '-'}\t{state}")
 
 
 @keys.command("add")
@@ -95,7 +103,9 @@ def categories_import(
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationFailed(f"{file} is not UTF-8") from exc
-    counts = import_catalogue(context(), CLI_ACTOR, load_catalogue_text(text, _format_of(file, fmt)))
+    counts = import_catalogue(
+        context(), CLI_ACTOR, load_catalogue_text(text, _format_of(file, fmt))
+    )
     typer.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
 
 

@@ -61,7 +61,8 @@ def verify_chain(
     * removed: a sequence number is missing;
     * inserted: a record's link to its predecessor is wrong although its content hashes
       correctly (someone forged a record and hashed it);
-    * truncated: the chain ends before the head that was recorded with the last change.
+    * truncated: the chain ends before the head that was recorded with the last change;
+      records past the head are ``inserted``, however well they link.
     """
     problems: list[ChainProblem] = []
     prev_hash = GENESIS
@@ -101,4 +102,11 @@ def verify_chain(
         )
     elif head_hash is not None and last_seq == head_seq and prev_hash != head_hash:
         problems.append(ChainProblem(last_seq, "altered", "last record differs from the head"))
+    elif head_seq is not None and last_seq > head_seq:
+        # records no append ever announced: forged, however well they link
+        first = head_seq + 1
+        if not any(p.seq == first and p.kind == "inserted" for p in problems):
+            problems.append(
+                ChainProblem(first, "inserted", f"record(s) after the head ({head_seq})")
+            )
     return problems

@@ -19,5 +19,5 @@ def new_tracking_code() -> str:
 def normalise_tracking_code(code: str) -> str:
     """Accept what people type: lower case, spaces, O for 0, I/L for 1."""
     cleaned = code.upper().replace(" ", "").replace("-", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
     return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))

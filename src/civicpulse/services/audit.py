@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from civicpulse.domain.audit_chain import (
@@ -34,9 +34,18 @@ def append_audit(
     data: dict[str, Any],
     at: datetime,
 ) -> int:
-    """Add one record to the chain inside the caller's transaction; returns its seq."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
-    seq = head.seq + 1
+    """Add one record to the chain inside the caller's transaction; returns its seq.
+
+    Bumping the head first takes its row lock, so concurrent appends queue in one order.
+    """
+    session.flush()  # the caller's changes go first, so the head lock is taken last
+    conn = session.connection()
+    seq, prev = conn.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.hash)
+    ).one()
     stamp = at.isoformat()
     body = canonical_json(data)
     # hash what will be read back: the canonical text, parsed again
@@ -47,23 +56,22 @@ def append_audit(
         action=action,
         subject=subject,
         data=json.loads(body),
-        prev=head.hash,
+        prev=prev,
     )
-    session.add(
-        AuditEntry(
+    conn.execute(
+        insert(AuditEntry).values(
             seq=seq,
             at=stamp,
             actor=actor,
             action=action,
             subject=subject,
             data=body,
-            prev_hash=head.hash,
+            prev_hash=prev,
             hash=digest,
         )
     )
-    head.seq = seq
-    head.hash = digest
-    return seq
+    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    return int(seq)
 
 
 def _records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
@@ -95,6 +103,10 @@ def _records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
 def verify_audit_log(db: Database) -> tuple[int, list[ChainProblem]]:
     """Check the whole chain; returns how many records were read and every problem found."""
     with db.reader() as session:
+        if db.dialect == "postgresql":
+            # one snapshot for the head and all records, so appends committed while we read
+            # are not taken for records past the head (SQLite's WAL reader has one already)
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         head = session.get(AuditHead, 1)
         count = 0
 
@@ -104,9 +116,7 @@ def verify_audit_log(db: Database) -> tuple[int, list[ChainProblem]]:
                 count += 1
                 yield rec
 
-        problems = verify_chain(
-            counted(), head.seq if head else None, head.hash if head else None
-        )
+        problems = verify_chain(counted(), head.seq if head else None, head.hash if head else None)
         if head is None:
             problems.append(ChainProblem(0, "altered", "the chain head row is missing"))
         return count, problems

@@ -62,7 +62,8 @@ def residents_of(session: Session, case_id: int) -> list[tuple[str, str | None]]
     ).all()
     seen: dict[str, str | None] = {}
     for email, lang in rows:
-        seen.setdefault(email, lang)
+        if email:
+            seen.setdefault(email, lang)
     return list(seen.items())
 
 
@@ -129,9 +130,9 @@ def _apply(
     case.updated_at = now
     if step.to_department_id is not None:
         case.department_id = step.to_department_id
-    if step.message and step.public and t.action in (Action.REPLY, Action.RESOLVE, Action.REJECT):
-        if case.first_responded_at is None:
-            case.first_responded_at = now
+    answers_resident = t.action in (Action.REPLY, Action.RESOLVE, Action.REJECT)
+    if step.message and step.public and answers_resident and case.first_responded_at is None:
+        case.first_responded_at = now
     if t.action is Action.RESOLVE:
         case.resolved_at = now
         case.resolution_count += 1
@@ -158,8 +159,8 @@ def _apply(
             from_status=t.from_status.value,
             to_status=t.to_status.value,
             from_department_id=from_department,
-            to_department_id=case.department_id if case.department_id != from_department
-            or t.action is Action.ASSIGN
+            to_department_id=case.department_id
+            if case.department_id != from_department or t.action is Action.ASSIGN
             else None,
             message=step.message,
             public=step.public,
@@ -230,11 +231,17 @@ def transfer_case(
         dept = _department_by_code(session, department)
         if dept.id == case.department_id:
             raise ValidationFailed("the case is already with that department")
-        return Step(message=reason, public=True, to_department_id=dept.id,
-                    data={"department": dept.code})
+        return Step(
+            message=reason, public=True, to_department_id=dept.id, data={"department": dept.code}
+        )
 
     return _act(
-        ctx, actor, case_id, Action.TRANSFER, prepare, reason=reason,
+        ctx,
+        actor,
+        case_id,
+        Action.TRANSFER,
+        prepare,
+        reason=reason,
         expected_version=expected_version,
     )
 
@@ -261,7 +268,12 @@ def reply_case(
         return Step(message=message, public=public, resident_notice="reply" if public else None)
 
     return _act(
-        ctx, actor, case_id, Action.REPLY, prepare, public_message=message,
+        ctx,
+        actor,
+        case_id,
+        Action.REPLY,
+        prepare,
+        public_message=message,
         expected_version=expected_version,
     )
 
@@ -270,11 +282,20 @@ def resolve_case(
     ctx: Context, actor: Actor, case_id: int, message: str, expected_version: int | None = None
 ) -> ActionResult:
     def prepare(session: Session, case: Case) -> Step:
-        return Step(message=message, public=True, resident_notice="resolved",
-                    data={"resolution_number": case.resolution_count + 1})
+        return Step(
+            message=message,
+            public=True,
+            resident_notice="resolved",
+            data={"resolution_number": case.resolution_count + 1},
+        )
 
     return _act(
-        ctx, actor, case_id, Action.RESOLVE, prepare, public_message=message,
+        ctx,
+        actor,
+        case_id,
+        Action.RESOLVE,
+        prepare,
+        public_message=message,
         expected_version=expected_version,
     )
 
@@ -286,13 +307,21 @@ def reject_case(
         return Step(message=reason, public=True, resident_notice="rejected")
 
     return _act(
-        ctx, actor, case_id, Action.REJECT, prepare, reason=reason,
+        ctx,
+        actor,
+        case_id,
+        Action.REJECT,
+        prepare,
+        reason=reason,
         expected_version=expected_version,
     )
 
 
 def merge_case(
-    ctx: Context, actor: Actor, case_id: int, into_case_id: int,
+    ctx: Context,
+    actor: Actor,
+    case_id: int,
+    into_case_id: int,
     expected_version: int | None = None,
 ) -> ActionResult:
     """Fold a case into another about the same problem; its residents follow the target."""
@@ -304,7 +333,9 @@ def merge_case(
         if target is None:
             raise NotFound(f"case {into_case_id} not found")
         if target.status in (CaseStatus.MERGED, CaseStatus.REJECTED):
-            raise ValidationFailed(f"case {into_case_id} is {target.status}; merge into an open case")
+            raise ValidationFailed(
+                f"case {into_case_id} is {target.status}; merge into an open case"
+            )
         case.merged_into_id = target.id
         target.updated_at = ctx.now()
         session.add(
@@ -323,6 +354,7 @@ def merge_case(
 
 
 # ---- the resident's side -------------------------------------------------------------------
+
 
 def _case_by_code(ctx: Context, tracking_code: str) -> int:
     from civicpulse.domain.tracking import normalise_tracking_code
@@ -373,8 +405,11 @@ def verify_resolution(
             message=comment,
             public=True,
             resident_notice=None if fixed else "reopened",
-            data={"fixed": fixed, "satisfaction": satisfaction,
-                  "resolution_number": case.resolution_count},
+            data={
+                "fixed": fixed,
+                "satisfaction": satisfaction,
+                "resolution_number": case.resolution_count,
+            },
         )
 
     return _act(ctx, actor, case_id, action, prepare, check_role=False)
@@ -384,16 +419,25 @@ def contest_rejection(ctx: Context, actor: Actor, tracking_code: str, reason: st
     """A resident who thinks the city wrongly refused a case puts it back to the dispatcher."""
     case_id = _case_by_code(ctx, tracking_code)
     return _act(
-        ctx, actor, case_id, Action.CONTEST,
-        lambda s, c: Step(message=reason, public=True), reason=reason, check_role=False,
+        ctx,
+        actor,
+        case_id,
+        Action.CONTEST,
+        lambda s, c: Step(message=reason, public=True),
+        reason=reason,
+        check_role=False,
     )
 
 
 def expire_verification(ctx: Context, actor: Actor, case_id: int) -> ActionResult:
     """No verdict in time: the case becomes unverified, which never counts as confirmed."""
     return _act(
-        ctx, actor, case_id, Action.EXPIRE_VERIFICATION,
-        lambda s, c: Step(data={"resolution_number": c.resolution_count}), check_role=False,
+        ctx,
+        actor,
+        case_id,
+        Action.EXPIRE_VERIFICATION,
+        lambda s, c: Step(data={"resolution_number": c.resolution_count}),
+        check_role=False,
     )
 
 
@@ -411,19 +455,29 @@ def mark_escalated(ctx: Context, case_id: int, level_reason: str) -> None:
         )
         session.add(
             CaseEvent(
-                case_id=case_id, kind="escalated", actor="system:deadlines", public=False,
-                message=f"overdue: {level_reason}", data={"broken": level_reason},
+                case_id=case_id,
+                kind="escalated",
+                actor="system:deadlines",
+                public=False,
+                message=f"overdue: {level_reason}",
+                data={"broken": level_reason},
                 created_at=now,
             )
         )
         dept = session.get(Department, case.department_id) if case.department_id else None
         notify_department(
-            session, email=dept.email if dept else None,
+            session,
+            email=dept.email if dept else None,
             subject=f"OVERDUE case {case_id}: {case.title[:80]}",
             body=f"The {level_reason.replace('_', ' ')} deadline of case {case_id} has passed.",
-            case_id=case_id, now=now,
+            case_id=case_id,
+            now=now,
         )
         append_audit(
-            session, actor="system:deadlines", action="case.escalated",
-            subject=f"case:{case_id}", data={"broken": level_reason}, at=now,
+            session,
+            actor="system:deadlines",
+            action="case.escalated",
+            subject=f"case:{case_id}",
+            data={"broken": level_reason},
+            at=now,
         )

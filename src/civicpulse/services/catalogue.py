@@ -91,15 +91,19 @@ def load_catalogue_text(text: str, fmt: str) -> dict[str, list[dict[str, Any]]]:
             raise ValidationFailed(f"not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise ValidationFailed("the YAML must be a mapping with departments/categories/areas")
-        return {k: list(data.get(k) or []) for k in ("departments", "categories", "areas",
-                                                     "routing_rules")}
+        return {
+            k: list(data.get(k) or [])
+            for k in ("departments", "categories", "areas", "routing_rules")
+        }
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(text)))
         return {"departments": [], "categories": rows, "areas": [], "routing_rules": []}
     raise ValidationFailed("format must be yaml or csv")
 
 
-def import_catalogue(ctx: Context, actor: Actor, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+def import_catalogue(
+    ctx: Context, actor: Actor, data: dict[str, list[dict[str, Any]]]
+) -> dict[str, int]:
     """Create or update by code, all in one transaction: a bad entry changes nothing."""
     now = ctx.now()
     counts = {"departments": 0, "categories": 0, "areas": 0, "routing_rules": 0}
@@ -178,8 +182,15 @@ def import_catalogue(ctx: Context, actor: Actor, data: dict[str, list[dict[str, 
                 s.add(rule)
             rule.department_id = dept_id
             counts["routing_rules"] += 1
-        append_audit(s, actor=actor.label, action="catalogue.imported", subject="catalogue",
-                     data=counts, at=now)
+        append_audit(
+            s,
+            actor=actor.label,
+            action="catalogue.imported",
+            subject="catalogue",
+            data=counts,
+            at=now,
+        )
+    ctx.routes.clear()
     return counts
 
 
@@ -197,12 +208,15 @@ def export_catalogue(ctx: Context) -> dict[str, list[dict[str, Any]]]:
             ],
             "categories": [
                 {
-                    "code": c.code, "name_en": c.name_en, "name_zh": c.name_zh,
+                    "code": c.code,
+                    "name_en": c.name_en,
+                    "name_zh": c.name_zh,
                     "description": c.description,
                     "department": depts[c.department_id].code if c.department_id else None,
                     "first_response_hours": c.first_response_hours,
                     "resolution_hours": c.resolution_hours,
-                    "extra_fields": c.extra_fields, "active": c.active,
+                    "extra_fields": c.extra_fields,
+                    "active": c.active,
                 }
                 for c in cats
             ],
@@ -211,15 +225,27 @@ def export_catalogue(ctx: Context) -> dict[str, list[dict[str, Any]]]:
                 for a in areas.values()
             ],
             "routing_rules": [
-                {"category": cat_codes[r.category_id], "area": areas[r.area_id].code,
-                 "department": depts[r.department_id].code}
+                {
+                    "category": cat_codes[r.category_id],
+                    "area": areas[r.area_id].code,
+                    "department": depts[r.department_id].code,
+                }
                 for r in rules
             ],
         }
 
 
-CSV_COLUMNS = ["code", "name_en", "name_zh", "description", "department",
-               "first_response_hours", "resolution_hours", "extra_fields", "active"]
+CSV_COLUMNS = [
+    "code",
+    "name_en",
+    "name_zh",
+    "description",
+    "department",
+    "first_response_hours",
+    "resolution_hours",
+    "extra_fields",
+    "active",
+]
 
 
 def dump_catalogue(data: dict[str, list[dict[str, Any]]], fmt: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from civicpulse.services.routing import RouteCache
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
 
@@ -19,6 +20,7 @@ class Context:
     db: Database
     settings: Settings
     clock: Callable[[], datetime] = field(default=utc_now)
+    routes: RouteCache = field(default_factory=RouteCache)
 
     def now(self) -> datetime:
         return self.clock()

@@ -27,7 +27,9 @@ def run_deadlines(ctx: Context, limit: int = 1000) -> DeadlineReport:
     now = ctx.now()
     report = DeadlineReport()
     repeat = timedelta(hours=ctx.settings.escalation_repeat_hours)
-    still_owed = [s.value for s in CaseStatus if s not in CLOSED_STATES and s != CaseStatus.RESOLVED]
+    still_owed = [
+        s.value for s in CaseStatus if s not in CLOSED_STATES and s != CaseStatus.RESOLVED
+    ]
     with ctx.db.reader() as s:
         overdue = s.execute(
             select(

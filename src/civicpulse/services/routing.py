@@ -1,8 +1,16 @@
-"""Which department must act: the category's own, unless a rule for its area says otherwise."""
+"""Which department must act: the category's own, unless a rule for its area says otherwise.
+
+Routing runs on every submission, so the catalogue is read into a ``RouteTable`` that each
+process keeps for a few seconds. A change made in this process clears it at once; an
+unknown category code reloads it before being refused, so a new category works at once.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +18,8 @@ from sqlalchemy.orm import Session
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.geo import contains
 from civicpulse.storage.tables import Area, Category, Department, RoutingRule
+
+CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -25,46 +35,97 @@ class Route:
     rule: str = "none"
 
 
-def area_at(session: Session, lat: float | None, lon: float | None) -> Area | None:
-    if lat is None or lon is None:
+@dataclass(frozen=True)
+class _Cat:
+    id: int
+    code: str
+    department_id: int | None
+    first_response_hours: int | None
+    resolution_hours: int | None
+
+
+class RouteTable:
+    """A read-only snapshot of what routing needs from the catalogue."""
+
+    def __init__(self, session: Session) -> None:
+        self.categories = {
+            c.code: _Cat(c.id, c.code, c.department_id, c.first_response_hours,
+                         c.resolution_hours)
+            for c in session.scalars(select(Category).where(Category.active.is_(True)))
+        }
+        self.departments = {
+            d.id: (d.code, d.email) for d in session.scalars(select(Department))
+        }
+        self.areas: list[tuple[int, dict[str, Any]]] = [
+            (a.id, a.geojson) for a in session.scalars(select(Area).order_by(Area.id))
+        ]
+        self.rules = {
+            (r.category_id, r.area_id): r.department_id
+            for r in session.scalars(select(RoutingRule))
+        }
+        self.loaded_at = time.monotonic()
+
+    def area_at(self, lat: float | None, lon: float | None) -> int | None:
+        if lat is None or lon is None:
+            return None
+        for area_id, geometry in self.areas:
+            if contains(geometry, lat, lon):
+                return area_id
         return None
-    for area in session.scalars(select(Area).order_by(Area.id)):
-        if contains(area.geojson, lat, lon):
-            return area
-    return None
+
+    def knows(self, category_code: str) -> bool:
+        return category_code in self.categories
+
+    def route(self, category_code: str | None, lat: float | None, lon: float | None) -> Route:
+        area_id = self.area_at(lat, lon)
+        if not category_code:
+            return Route(area_id=area_id)
+        category = self.categories.get(category_code)
+        if category is None:
+            raise ValidationFailed(f"unknown category {category_code!r}")
+        department_id, rule = category.department_id, "category"
+        override = self.rules.get((category.id, area_id)) if area_id is not None else None
+        if override is not None:
+            department_id, rule = override, "category×area"
+        dept = self.departments.get(department_id) if department_id else None
+        return Route(
+            category_id=category.id,
+            category_code=category.code,
+            department_id=department_id if dept else None,
+            department_code=dept[0] if dept else None,
+            department_email=dept[1] if dept else None,
+            area_id=area_id,
+            first_response_hours=category.first_response_hours,
+            resolution_hours=category.resolution_hours,
+            rule=rule if dept else "none",
+        )
+
+
+class RouteCache:
+    """Per-process holder of the current RouteTable."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._table: RouteTable | None = None
+        self._lock = threading.Lock()
+
+    def table(self, session: Session, need_category: str | None = None) -> RouteTable:
+        with self._lock:
+            t = self._table
+            stale = t is None or time.monotonic() - t.loaded_at > self.seconds
+            if not stale and need_category and t is not None and not t.knows(need_category):
+                stale = True
+            if stale or t is None:
+                t = self._table = RouteTable(session)
+            return t
+
+    def clear(self) -> None:
+        with self._lock:
+            self._table = None
 
 
 def route_for(
     session: Session, category_code: str | None, lat: float | None, lon: float | None
 ) -> Route:
-    area = area_at(session, lat, lon)
-    area_id = area.id if area else None
-    if not category_code:
-        return Route(area_id=area_id)
-    category = session.scalars(
-        select(Category).where(Category.code == category_code, Category.active.is_(True))
-    ).first()
-    if category is None:
-        raise ValidationFailed(f"unknown category {category_code!r}")
-    department_id = category.department_id
-    rule = "category"
-    if area_id is not None:
-        override = session.scalars(
-            select(RoutingRule.department_id).where(
-                RoutingRule.category_id == category.id, RoutingRule.area_id == area_id
-            )
-        ).first()
-        if override is not None:
-            department_id, rule = override, "category×area"
-    department = session.get(Department, department_id) if department_id else None
-    return Route(
-        category_id=category.id,
-        category_code=category.code,
-        department_id=department.id if department else None,
-        department_code=department.code if department else None,
-        department_email=department.email if department else None,
-        area_id=area_id,
-        first_response_hours=category.first_response_hours,
-        resolution_hours=category.resolution_hours,
-        rule=rule if department else "none",
-    )
+    """Route with a fresh read of the catalogue (for callers without a cache)."""
+    return RouteTable(session).route(category_code, lat, lon)

@@ -25,7 +25,7 @@ def department_scorecards(
 ) -> list[ScorecardRow]:
     with ctx.db.reader() as s:
         depts = {d.id: d.code for d in s.scalars(select(Department).order_by(Department.code))}
-        q = select(CaseEvent).where(CaseEvent.kind.in_(RECEIVING_EVENTS + ("resolve",)))
+        q = select(CaseEvent).where(CaseEvent.kind.in_((*RECEIVING_EVENTS, "resolve")))
         if since is not None:
             q = q.where(CaseEvent.created_at >= since)
         if until is not None:
@@ -50,8 +50,16 @@ def department_scorecards(
             case = cases.get(case_id)
             if case is None:
                 continue
-            facts.append(_facts(case, dept_id, depts[dept_id], events_by_case[case_id],
-                                verdicts[(case_id, dept_id)], ctx.now()))
+            facts.append(
+                _facts(
+                    case,
+                    dept_id,
+                    depts[dept_id],
+                    events_by_case[case_id],
+                    verdicts[(case_id, dept_id)],
+                    ctx.now(),
+                )
+            )
     return compute_scorecards(
         facts, dict(transfers_out), list(depts.values()), ctx.settings.scorecard_min_sample
     )
@@ -78,9 +86,14 @@ def _facts(
 ) -> CaseFacts:
     held_resolves = [e for e in events if e.kind == "resolve" and e.from_department_id == dept_id]
     first_reply = next(
-        (e.created_at for e in events
-         if e.public and e.message and e.kind in ("reply", "resolve", "reject")
-         and e.from_department_id == dept_id),
+        (
+            e.created_at
+            for e in events
+            if e.public
+            and e.message
+            and e.kind in ("reply", "resolve", "reject")
+            and e.from_department_id == dept_id
+        ),
         None,
     )
     return CaseFacts(

@@ -22,15 +22,12 @@ from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.storage.tables import ApiKey, Department, StaffToken, StaffUser
 
-_hasher: PasswordHasher | None = None
-
-
-def hasher() -> PasswordHasher:
-    """Built on first use, not at import."""
-    global _hasher
-    if _hasher is None:
-        _hasher = PasswordHasher()
-    return _hasher
+def hasher(ctx: Context) -> PasswordHasher:
+    """argon2 with the installation's costs; old hashes keep verifying under their own."""
+    return PasswordHasher(
+        time_cost=ctx.settings.password_hash_time_cost,
+        memory_cost=ctx.settings.password_hash_memory_kib,
+    )
 
 
 def sha256(value: str) -> str:
@@ -70,7 +67,7 @@ def add_user(
             if dept_id is None:
                 raise NotFound(f"unknown department {department!r}")
         user = StaffUser(
-            username=username, password_hash=hasher().hash(password), role=role_.value,
+            username=username, password_hash=hasher(ctx).hash(password), role=role_.value,
             department_id=dept_id, active=True, created_at=now,
         )
         s.add(user)
@@ -99,7 +96,7 @@ def login(ctx: Context, username: str, password: str) -> str:
         ok = False
         if user is not None and user.active:
             try:
-                ok = hasher().verify(user.password_hash, password)
+                ok = hasher(ctx).verify(user.password_hash, password)
             except (VerificationError, InvalidHashError):
                 ok = False
         if not ok or user is None:

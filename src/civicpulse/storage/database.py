@@ -6,8 +6,9 @@ of failing half-way; PostgreSQL gets a pool sized for a web process.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing our own threads on a lock is far cheaper
+        # than letting them spin in SQLite's busy handler (which sleeps up to 100 ms a try)
+        self._write_lock: AbstractContextManager[object] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
         self._readers = sessionmaker(
             self.engine.execution_options(civicpulse_read_only=True), expire_on_commit=False
         )
@@ -64,12 +70,13 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back everything on any error."""
-        session = self._sessions()
-        try:
-            with session.begin():
-                yield session
-        finally:
-            session.close()
+        with self._write_lock:
+            session = self._sessions()
+            try:
+                with session.begin():
+                    yield session
+            finally:
+                session.close()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

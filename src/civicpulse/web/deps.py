@@ -17,7 +17,9 @@ class RateLimited(DomainError):
     status_code = 429
 
 
-def get_ctx(request: Request) -> Context:
+async def get_ctx(request: Request) -> Context:
+    """Async on purpose: FastAPI runs sync dependencies in a thread, which costs more than
+    this lookup."""
     ctx: Context = request.app.state.ctx
     return ctx
 
@@ -33,14 +35,14 @@ def staff(
     """The logged-in staff member, or 401."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated("log in first: send Authorization: Bearer <token>")
-    return actor_for_token(get_ctx(request), creds.credentials)
+    return actor_for_token(request.app.state.ctx, creds.credentials)
 
 
 def integration_or_none(request: Request) -> Actor | None:
     key = request.headers.get("x-api-key")
     if key is None:
         return None
-    return actor_for_api_key(get_ctx(request), key)
+    return actor_for_api_key(request.app.state.ctx, key)
 
 
 def limit_public(request: Request, bucket: str = "public") -> None:

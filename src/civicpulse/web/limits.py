@@ -32,7 +32,8 @@ class BodySizeLimit:
         too_big = False
 
         async def counted() -> Message:
-            # past the cap, end the body early; the app's answer is then replaced by 413
+            # past the cap, the app sees the client go away (never a cut-short body that
+            # might still parse and be acted on); its answer is then replaced by 413
             nonlocal seen, too_big
             if too_big:
                 return {"type": "http.disconnect"}
@@ -41,7 +42,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     too_big = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
+                    return {"type": "http.disconnect"}
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -60,8 +61,10 @@ class BodySizeLimit:
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -43,9 +43,17 @@ def cases_list(
 ) -> dict[str, Any]:
     """Cases the caller may see (officers: their departments), newest first."""
     return list_cases(
-        ctx, actor,
-        CaseFilter(status=status, department=department, category=category, overdue=overdue,
-                   q=q, page=page, page_size=page_size),
+        ctx,
+        actor,
+        CaseFilter(
+            status=status,
+            department=department,
+            category=category,
+            overdue=overdue,
+            q=q,
+            page=page,
+            page_size=page_size,
+        ),
     )
 
 
@@ -58,42 +66,52 @@ def case_detail(
 
 
 @router.post("/cases/{case_id}/assign", response_model=ActionOut)
-def assign(case_id: int, body: AssignIn, ctx: Context = Depends(get_ctx),
-           actor: Actor = Depends(staff)) -> ActionOut:
+def assign(
+    case_id: int, body: AssignIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> ActionOut:
     return _out(svc.assign_case(ctx, actor, case_id, body.department, body.version))
 
 
 @router.post("/cases/{case_id}/transfer", response_model=ActionOut)
-def transfer(case_id: int, body: TransferIn, ctx: Context = Depends(get_ctx),
-             actor: Actor = Depends(staff)) -> ActionOut:
+def transfer(
+    case_id: int, body: TransferIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> ActionOut:
     return _out(svc.transfer_case(ctx, actor, case_id, body.department, body.reason, body.version))
 
 
 @router.post("/cases/{case_id}/start", response_model=ActionOut)
-def start(case_id: int, body: VersionIn | None = None, ctx: Context = Depends(get_ctx),
-          actor: Actor = Depends(staff)) -> ActionOut:
+def start(
+    case_id: int,
+    body: VersionIn | None = None,
+    ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff),
+) -> ActionOut:
     return _out(svc.start_case(ctx, actor, case_id, body.version if body else None))
 
 
 @router.post("/cases/{case_id}/reply", response_model=ActionOut)
-def reply(case_id: int, body: ReplyIn, ctx: Context = Depends(get_ctx),
-          actor: Actor = Depends(staff)) -> ActionOut:
+def reply(
+    case_id: int, body: ReplyIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> ActionOut:
     return _out(svc.reply_case(ctx, actor, case_id, body.message, body.public, body.version))
 
 
 @router.post("/cases/{case_id}/resolve", response_model=ActionOut)
-def resolve(case_id: int, body: ResolveIn, ctx: Context = Depends(get_ctx),
-            actor: Actor = Depends(staff)) -> ActionOut:
+def resolve(
+    case_id: int, body: ResolveIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> ActionOut:
     return _out(svc.resolve_case(ctx, actor, case_id, body.message, body.version))
 
 
 @router.post("/cases/{case_id}/reject", response_model=ActionOut)
-def reject(case_id: int, body: RejectIn, ctx: Context = Depends(get_ctx),
-           actor: Actor = Depends(staff)) -> ActionOut:
+def reject(
+    case_id: int, body: RejectIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> ActionOut:
     return _out(svc.reject_case(ctx, actor, case_id, body.reason, body.version))
 
 
 @router.post("/cases/{case_id}/merge", response_model=ActionOut)
-def merge(case_id: int, body: MergeIn, ctx: Context = Depends(get_ctx),
-          actor: Actor = Depends(staff)) -> ActionOut:
+def merge(
+    case_id: int, body: MergeIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> ActionOut:
     return _out(svc.merge_case(ctx, actor, case_id, body.into_case_id, body.version))

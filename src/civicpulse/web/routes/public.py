@@ -49,8 +49,7 @@ def verification(
 ) -> ActionOut:
     """The resident says whether it was really fixed (no reopens the case) and rates it."""
     limit_public(request)
-    r = verify_resolution(ctx, RESIDENT, tracking_code, body.fixed, body.satisfaction,
-                          body.comment)
+    r = verify_resolution(ctx, RESIDENT, tracking_code, body.fixed, body.satisfaction, body.comment)
     return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
 
 

@@ -19,11 +19,11 @@ def post_voice(
     request: Request,
     response: Response,
     ctx: Context = Depends(get_ctx),
-    integration: Actor | None = Depends(public_caller),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
 ) -> VoiceOut:
     """Hear a resident. Repeating a request with the same Idempotency-Key returns the first
     answer again (marked ``Idempotent-Replayed: true``) instead of opening a second case."""
+    integration = public_caller(request)
     actor = integration or Actor(kind="resident", name="anonymous")
     channel = body.channel or ("api" if integration else "web")
     result = submit_voice(

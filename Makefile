@@ -1,0 +1,33 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   – creates .venv, installs CivicPulse, seeds a demo city, serves it
+#   make test   – creates .venv, installs the dev tools, runs lint, types and the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint pytest bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/civicpulse demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: lint pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_voices.py
+
+clean:
+	rm -rf $(VENV) civicpulse-data test-artifacts
