@@ -30,6 +30,10 @@ def hasher(ctx: Context) -> PasswordHasher:
     )
 
 
+def _decoy_hash(ctx: Context) -> str:
+    return hasher(ctx).hash("decoy password for unknown users")
+
+
 def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -93,12 +97,12 @@ def login(ctx: Context, username: str, password: str) -> str:
     now = ctx.now()
     with ctx.db.transaction() as s:
         user = s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
-        ok = False
-        if user is not None and user.active:
-            try:
-                ok = hasher(ctx).verify(user.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
+        # hash even for an unknown user, so timing does not reveal which usernames exist
+        stored = user.password_hash if user is not None else _decoy_hash(ctx)
+        try:
+            ok = hasher(ctx).verify(stored, password) and user is not None and user.active
+        except (VerificationError, InvalidHashError):
+            ok = False
         if not ok or user is None:
             raise NotAuthenticated("wrong username or password")
         token = secrets.token_urlsafe(32)

@@ -29,6 +29,9 @@ def create_app(ctx: Context) -> FastAPI:
         version="0.1.0",
         description="Listen to residents, act on what matters most, let residents judge.",
         openapi_url="/openapi.json",
+        # the bundled docs pages load scripts from a CDN; the city's server must not
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     s = ctx.settings
