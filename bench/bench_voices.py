@@ -34,7 +34,9 @@ from civicpulse.storage.database import Database
 from civicpulse.storage.migrate import upgrade
 from civicpulse.storage.tables import Voice
 
-PG_ADMIN = os.environ.get("CIVICPULSE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "CIVICPULSE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 BIN = Path(sys.executable).parent / "civicpulse"
 
 LUA = r"""
@@ -83,8 +85,14 @@ def seed(url: str, data_dir: Path) -> str:
         {
             "departments": [{"code": "pwd", "name_en": "Public Works", "name_zh": "市政"}],
             "categories": [
-                {"code": "streetlight", "name_en": "Street light out", "name_zh": "路灯故障",
-                 "department": "pwd", "first_response_hours": 24, "resolution_hours": 120}
+                {
+                    "code": "streetlight",
+                    "name_en": "Street light out",
+                    "name_zh": "路灯故障",
+                    "department": "pwd",
+                    "first_response_hours": 24,
+                    "resolution_hours": 120,
+                }
             ],
         },
     )
@@ -153,9 +161,23 @@ def main() -> None:
         script = workdir / "post.lua"
         script.write_text(LUA % {"key": key})
         out = subprocess.run(
-            ["wrk", "-t", str(args.threads), "-c", str(args.connections),
-             "-d", f"{args.duration}s", "--timeout", "10s", "-s", str(script), base],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t",
+                str(args.threads),
+                "-c",
+                str(args.connections),
+                "-d",
+                f"{args.duration}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
         loaded = worker_rss(server.pid)
@@ -172,7 +194,10 @@ def main() -> None:
         "workers": args.workers,
         "connections": args.connections,
         "voices_per_s": round(ok / result["duration_s"], 1),
-        **{k: result[k] for k in ("requests", "errors", "non2xx", "p50_ms", "p90_ms", "p99_ms", "max_ms")},
+        **{
+            k: result[k]
+            for k in ("requests", "errors", "non2xx", "p50_ms", "p90_ms", "p99_ms", "max_ms")
+        },
         "voices_stored": stored,
         "rss_at_rest_mb_per_process": [round(x, 1) for x in rest],
         "rss_after_load_mb_per_process": [round(x, 1) for x in loaded],

@@ -24,13 +24,13 @@ def free_port() -> int:
 
 def cli_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPULSE_")}
-    env.update(
-        CIVICPULSE_DATABASE_URL=db_url, CIVICPULSE_DATA_DIR=str(data_dir), **extra
-    )
+    env.update(CIVICPULSE_DATABASE_URL=db_url, CIVICPULSE_DATA_DIR=str(data_dir), **extra)
     return env
 
 
-def run_cli(env: dict[str, str], *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(BIN), *args], env=env, capture_output=True, text=True, timeout=300, input=input
     )

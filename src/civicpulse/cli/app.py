@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from civicpulse.cli import admin, data, server
+from civicpulse.cli import admin, demo, exporting, importing, server
 
 app = typer.Typer(
     help="CivicPulse: hear residents, route their cases, let them judge the result.",
@@ -14,4 +14,6 @@ app = typer.Typer(
 )
 server.register(app)
 admin.register(app)
-data.register(app)
+importing.register(app)
+demo.register(app)
+exporting.register(app)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from civicpulse.domain.deadlines import verification_deadline
@@ -114,6 +116,12 @@ def _act(
         raise Conflict(
             f"case {case_id} was changed by someone else at the same time; reload and retry"
         ) from exc
+    except DBAPIError as exc:
+        # PostgreSQL breaks a deadlock or serialization clash by failing one side: that is
+        # a conflict the caller can retry, not a server error
+        if getattr(exc.orig, "sqlstate", None) in ("40P01", "40001"):
+            raise Conflict(f"case {case_id} is being changed by someone else; retry") from exc
+        raise
 
 
 def _apply(
@@ -329,7 +337,8 @@ def merge_case(
     def prepare(session: Session, case: Case) -> Step:
         if into_case_id == case.id:
             raise ValidationFailed("a case cannot be merged into itself")
-        target = session.get(Case, into_case_id)
+        # lock the target and bump its version, so merging A→B and B→A at once cannot both win
+        target = session.get(Case, into_case_id, with_for_update=True)
         if target is None:
             raise NotFound(f"case {into_case_id} not found")
         if target.status in (CaseStatus.MERGED, CaseStatus.REJECTED):
@@ -338,6 +347,7 @@ def merge_case(
             )
         case.merged_into_id = target.id
         target.updated_at = ctx.now()
+        flag_modified(target, "updated_at")
         session.add(
             CaseEvent(
                 case_id=target.id,
@@ -441,18 +451,30 @@ def expire_verification(ctx: Context, actor: Actor, case_id: int) -> ActionResul
     )
 
 
-def mark_escalated(ctx: Context, case_id: int, level_reason: str) -> None:
-    """Record an escalation without changing the state (used by the deadline job)."""
+def mark_escalated(ctx: Context, case_id: int, level_reason: str) -> bool:
+    """Record an escalation without changing the state (used by the deadline job).
+
+    The update only lands while the case is still due for one, so two workers that both
+    saw it overdue escalate it once; returns whether this call did.
+    """
     now = ctx.now()
+    not_since = now - timedelta(hours=ctx.settings.escalation_repeat_hours)
     with ctx.db.transaction() as session:
         case = session.get(Case, case_id)
         if case is None:
-            return
-        session.execute(
+            return False
+        claimed = session.execute(
             update(Case)
-            .where(Case.id == case_id)
+            .where(
+                Case.id == case_id,
+                or_(Case.last_escalated_at.is_(None), Case.last_escalated_at <= not_since),
+            )
             .values(escalation_level=Case.escalation_level + 1, last_escalated_at=now)
-        )
+            .returning(Case.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if claimed is None:
+            return False
         session.add(
             CaseEvent(
                 case_id=case_id,
@@ -481,3 +503,4 @@ def mark_escalated(ctx: Context, case_id: int, level_reason: str) -> None:
             data={"broken": level_reason},
             at=now,
         )
+    return True

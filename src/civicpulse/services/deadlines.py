@@ -58,8 +58,11 @@ def run_deadlines(ctx: Context, limit: int = 1000) -> DeadlineReport:
             resolution_due=res_due,
             resolved=False,
         )
-        if broken and escalation_due(now=now, last_escalated_at=last, repeat_every=repeat):
-            mark_escalated(ctx, case_id, broken)
+        if (
+            broken
+            and escalation_due(now=now, last_escalated_at=last, repeat_every=repeat)
+            and mark_escalated(ctx, case_id, broken)
+        ):
             report.escalated += 1
     for case_id in expired:
         try:

@@ -56,57 +56,91 @@ def backoff(base_seconds: float, attempts: int) -> timedelta:
     return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 86_400))
 
 
+#: how long a claimed message is reserved for the worker sending it; after that (a crash
+#: mid-send) another pass may try again, so delivery is at-least-once, never lost
+CLAIM_SECONDS = 300
+
+
 def deliver_pending(ctx: Context, transport: Transport, limit: int = 100) -> tuple[int, int]:
     """Try every due message once; returns (sent, failed attempts).
 
-    Each message is claimed and settled in its own transaction so one bad address does not
-    hold back the rest, and each attempt is recorded whatever its outcome.
+    Each message is claimed in a short transaction, sent with no transaction open (a slow
+    mail server must not hold the database's write lock), then settled in another short
+    transaction that records the attempt whatever its outcome.
     """
     now = ctx.now()
     with ctx.db.reader() as session:
         due = session.scalars(
             select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .where(
+                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.next_attempt_at <= now,
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()
     sent = failed = 0
     for message_id in due:
-        with ctx.db.transaction() as session:
-            msg = session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-                .with_for_update(skip_locked=True)
-            ).scalar_one_or_none()
-            if msg is None:
-                continue  # another worker took it
-            msg.attempts += 1
-            try:
-                detail = transport.send(msg.recipient, msg.subject, msg.body)
-                ok = True
-            except Exception as exc:  # any transport failure is recorded and retried
-                detail = f"{type(exc).__name__}: {exc}"
-                ok = False
-            session.add(
-                OutboxDelivery(
-                    message_id=msg.id,
-                    attempt=msg.attempts,
-                    transport=transport.name,
-                    ok=ok,
-                    detail=detail[:2000],
-                    at=ctx.now(),
-                )
-            )
-            if ok:
-                msg.status = "sent"
-                msg.sent_at = ctx.now()
-                sent += 1
-            else:
-                failed += 1
-                if msg.attempts >= ctx.settings.outbox_max_attempts:
-                    msg.status = "failed"
-                else:
-                    msg.next_attempt_at = ctx.now() + backoff(
-                        ctx.settings.outbox_backoff_seconds, msg.attempts
-                    )
+        claimed = _claim(ctx, message_id)
+        if claimed is None:
+            continue  # another worker took it
+        recipient, subject, body, attempt = claimed
+        try:
+            detail = transport.send(recipient, subject, body)
+            ok = True
+        except Exception as exc:  # any transport failure is recorded and retried
+            detail = f"{type(exc).__name__}: {exc}"
+            ok = False
+        _settle(ctx, message_id, attempt, transport.name, ok, detail)
+        if ok:
+            sent += 1
+        else:
+            failed += 1
     return sent, failed
+
+
+def _claim(ctx: Context, message_id: int) -> tuple[str, str, str, int] | None:
+    now = ctx.now()
+    with ctx.db.transaction() as session:
+        msg = session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status.in_(("pending", "sending")),
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if msg is None:
+            return None
+        msg.attempts += 1
+        msg.status = "sending"
+        msg.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+        return msg.recipient, msg.subject, msg.body, msg.attempts
+
+
+def _settle(
+    ctx: Context, message_id: int, attempt: int, transport: str, ok: bool, detail: str
+) -> None:
+    now = ctx.now()
+    with ctx.db.transaction() as session:
+        msg = session.get(OutboxMessage, message_id)
+        assert msg is not None
+        session.add(
+            OutboxDelivery(
+                message_id=message_id,
+                attempt=attempt,
+                transport=transport,
+                ok=ok,
+                detail=detail[:2000],
+                at=now,
+            )
+        )
+        if ok:
+            msg.status = "sent"
+            msg.sent_at = now
+        elif attempt >= ctx.settings.outbox_max_attempts:
+            msg.status = "failed"
+        else:
+            msg.status = "pending"
+            msg.next_attempt_at = now + backoff(ctx.settings.outbox_backoff_seconds, attempt)

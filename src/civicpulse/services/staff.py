@@ -22,6 +22,7 @@ from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.storage.tables import ApiKey, Department, StaffToken, StaffUser
 
+
 def hasher(ctx: Context) -> PasswordHasher:
     """argon2 with the installation's costs; old hashes keep verifying under their own."""
     return PasswordHasher(
@@ -48,7 +49,11 @@ class UserInfo:
 
 
 def add_user(
-    ctx: Context, actor: Actor, username: str, role: str, password: str,
+    ctx: Context,
+    actor: Actor,
+    username: str,
+    role: str,
+    password: str,
     department: str | None = None,
 ) -> UserInfo:
     if not username.strip() or len(username) > 100:
@@ -62,6 +67,8 @@ def add_user(
     if role_ is Role.OFFICER and not department:
         raise ValidationFailed("an officer needs a department")
     now = ctx.now()
+    # hash before the transaction: argon2 is slow on purpose and must not hold the write lock
+    password_hash = hasher(ctx).hash(password)
     with ctx.db.transaction() as s:
         if s.scalar(select(StaffUser.id).where(StaffUser.username == username)):
             raise Conflict(f"user {username!r} already exists")
@@ -71,14 +78,22 @@ def add_user(
             if dept_id is None:
                 raise NotFound(f"unknown department {department!r}")
         user = StaffUser(
-            username=username, password_hash=hasher(ctx).hash(password), role=role_.value,
-            department_id=dept_id, active=True, created_at=now,
+            username=username,
+            password_hash=password_hash,
+            role=role_.value,
+            department_id=dept_id,
+            active=True,
+            created_at=now,
         )
         s.add(user)
         s.flush()
         append_audit(
-            s, actor=actor.label, action="user.added", subject=f"user:{user.id}",
-            data={"username": username, "role": role_.value, "department": department}, at=now,
+            s,
+            actor=actor.label,
+            action="user.added",
+            subject=f"user:{user.id}",
+            data={"username": username, "role": role_.value, "department": department},
+            at=now,
         )
         return UserInfo(user.id, username, role_.value, department, True)
 
@@ -93,26 +108,39 @@ def list_users(ctx: Context) -> list[UserInfo]:
 
 
 def login(ctx: Context, username: str, password: str) -> str:
-    """Check a password and hand out a bearer token; the same error for any failure."""
+    """Check a password and hand out a bearer token; the same error for any failure.
+
+    The slow hash check runs outside any write transaction so logins never block intake.
+    """
+    with ctx.db.reader() as s:
+        user = (
+            None  # no account has a NUL in its name, and PostgreSQL cannot even compare one
+            if "\x00" in username
+            else s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
+        )
+        if user is not None:
+            s.expunge(user)  # keep its loaded fields: the reader's rollback would expire them
+    # hash even for an unknown user, so timing does not reveal which usernames exist
+    stored = user.password_hash if user is not None else _decoy_hash(ctx)
+    ok: bool
+    try:
+        ok = hasher(ctx).verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None or not user.active:
+        raise NotAuthenticated("wrong username or password")
+    token = secrets.token_urlsafe(32)
     now = ctx.now()
     with ctx.db.transaction() as s:
-        user = s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
-        # hash even for an unknown user, so timing does not reveal which usernames exist
-        stored = user.password_hash if user is not None else _decoy_hash(ctx)
-        try:
-            ok = hasher(ctx).verify(stored, password) and user is not None and user.active
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok or user is None:
-            raise NotAuthenticated("wrong username or password")
-        token = secrets.token_urlsafe(32)
         s.add(
             StaffToken(
-                token_hash=sha256(token), user_id=user.id, created_at=now,
+                token_hash=sha256(token),
+                user_id=user.id,
+                created_at=now,
                 expires_at=now + timedelta(hours=ctx.settings.token_ttl_hours),
             )
         )
-        return token
+    return token
 
 
 def actor_for_token(ctx: Context, token: str) -> Actor:
@@ -142,6 +170,7 @@ def staff_actor(user: StaffUser) -> Actor:
 
 # ---- API keys ------------------------------------------------------------------------------
 
+
 def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
     """Create a key and return it; only its hash is kept, so this is the one time it is shown."""
     if not name.strip() or len(name) > 100:
@@ -153,8 +182,12 @@ def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
         s.add(row)
         s.flush()
         append_audit(
-            s, actor=actor.label, action="api_key.added", subject=f"api_key:{row.id}",
-            data={"name": name, "prefix": row.prefix}, at=now,
+            s,
+            actor=actor.label,
+            action="api_key.added",
+            subject=f"api_key:{row.id}",
+            data={"name": name, "prefix": row.prefix},
+            at=now,
         )
     return key
 
@@ -162,8 +195,13 @@ def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
 def list_api_keys(ctx: Context) -> list[dict[str, Any]]:
     with ctx.db.reader() as s:
         return [
-            {"id": k.id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at,
-             "revoked_at": k.revoked_at}
+            {
+                "id": k.id,
+                "name": k.name,
+                "prefix": k.prefix,
+                "created_at": k.created_at,
+                "revoked_at": k.revoked_at,
+            }
             for k in s.scalars(select(ApiKey).order_by(ApiKey.id))
         ]
 
@@ -178,8 +216,12 @@ def revoke_api_key(ctx: Context, actor: Actor, key_id: int) -> None:
             raise Conflict(f"API key {key_id} is already revoked")
         key.revoked_at = now
         append_audit(
-            s, actor=actor.label, action="api_key.revoked", subject=f"api_key:{key_id}",
-            data={"name": key.name}, at=now,
+            s,
+            actor=actor.label,
+            action="api_key.revoked",
+            subject=f"api_key:{key_id}",
+            data={"name": key.name},
+            at=now,
         )
 
 

@@ -23,7 +23,7 @@ from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
-from civicpulse.services.routing import Route, route_for
+from civicpulse.services.routing import Route
 from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice
 from civicpulse.understanding.language import detect_language
 
@@ -92,6 +92,53 @@ def validate_voice(v: VoiceInput) -> None:
         raise ValidationFailed("external_id must be 1–200 characters")
 
 
+def case_title(v: VoiceInput) -> str:
+    """The case's headline: the voice's own title, else the first line of what was said."""
+    return (v.title or v.text.strip().splitlines()[0])[:300]
+
+
+def opening_status(route: Route) -> CaseStatus:
+    """A new case is assigned at once when routing named a department, else left submitted."""
+    return CaseStatus.ASSIGNED if route.department_id else CaseStatus.SUBMITTED
+
+
+def opening_events(
+    *, case_id: int, voice_id: int, channel: str, actor: str, route: Route, now: datetime
+) -> list[dict[str, Any]]:
+    """The first timeline entries of a new case, as column values.
+
+    Every entry has the same keys, so bulk import can insert them in one executemany.
+    """
+    events: list[dict[str, Any]] = [
+        {
+            "case_id": case_id,
+            "kind": "submitted",
+            "actor": actor,
+            "from_status": None,
+            "to_status": CaseStatus.SUBMITTED.value,
+            "to_department_id": None,
+            "public": True,
+            "data": {"voice_id": voice_id, "channel": channel},
+            "created_at": now,
+        }
+    ]
+    if route.department_id:
+        events.append(
+            {
+                "case_id": case_id,
+                "kind": "assigned",
+                "actor": "system:routing",
+                "from_status": CaseStatus.SUBMITTED.value,
+                "to_status": CaseStatus.ASSIGNED.value,
+                "to_department_id": route.department_id,
+                "public": True,
+                "data": {"rule": route.rule},
+                "created_at": now,
+            }
+        )
+    return events
+
+
 def submit_voice(
     ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None = None
 ) -> SubmitResult:
@@ -127,6 +174,12 @@ def _find_existing(
         voice = session.scalars(q).first()
         if voice is None:
             return None
+        if voice.text != v.text:
+            # a replay must be the same report: otherwise anyone trying common keys or ids
+            # would be handed other residents' tracking codes
+            raise ValidationFailed(
+                "this Idempotency-Key (or external id) was already used for a different report"
+            )
         case = session.get(Case, voice.case_id)
         assert case is not None
         from civicpulse.services.queries import case_labels
@@ -147,11 +200,11 @@ def _insert(
     session: Session, ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None
 ) -> SubmitResult:
     now = ctx.now()
-    route: Route = route_for(session, v.category, v.lat, v.lon)
+    route: Route = ctx.routes.table(session, v.category).route(v.category, v.lat, v.lon)
     language = v.language or detect_language(v.text)
     deadlines = compute_deadlines(now, route.first_response_hours, route.resolution_hours)
-    status = CaseStatus.ASSIGNED if route.department_id else CaseStatus.SUBMITTED
-    title = (v.title or v.text.strip().splitlines()[0])[:300]
+    status = opening_status(route)
+    title = case_title(v)
     case = Case(
         tracking_code=new_tracking_code(),
         status=status.value,
@@ -195,31 +248,17 @@ def _insert(
                 address=v.address,
             )
         )
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="submitted",
-            actor=actor.label,
-            to_status=CaseStatus.SUBMITTED.value,
-            public=True,
-            data={"voice_id": voice.id, "channel": v.channel},
-            created_at=now,
-        )
+    events = opening_events(
+        case_id=case.id,
+        voice_id=voice.id,
+        channel=v.channel,
+        actor=actor.label,
+        route=route,
+        now=now,
     )
+    for event in events:
+        session.add(CaseEvent(**event))
     if route.department_id:
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                kind="assigned",
-                actor="system:routing",
-                from_status=CaseStatus.SUBMITTED.value,
-                to_status=CaseStatus.ASSIGNED.value,
-                to_department_id=route.department_id,
-                public=True,
-                data={"rule": route.rule},
-                created_at=now,
-            )
-        )
         notify_department(
             session,
             email=route.department_email,

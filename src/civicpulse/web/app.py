@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from civicpulse.domain.errors import DomainError
 from civicpulse.services.context import Context
+from civicpulse.web.deps import refuse_nul
 from civicpulse.web.limits import BodySizeLimit, RateLimiter
 from civicpulse.web.routes import cases, public, voices
 
@@ -19,12 +20,14 @@ def _clean_errors(exc: RequestValidationError) -> list[dict[str, object]]:
         msg = err.get("msg", "invalid")
         if err.get("type") == "json_invalid":
             msg = "the body is not valid JSON (UTF-8)"
+            loc = []  # the location is a byte position, not a field
         out.append({"field": ".".join(loc) or "body", "message": msg})
     return out
 
 
 def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(
+        dependencies=[Depends(refuse_nul)],
         title="CivicPulse",
         version="0.1.0",
         description="Listen to residents, act on what matters most, let residents judge.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from civicpulse.domain.errors import DomainError, NotAuthenticated
+from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.services.context import Context
 from civicpulse.services.staff import actor_for_api_key, actor_for_token
@@ -17,7 +17,15 @@ class RateLimited(DomainError):
     status_code = 429
 
 
-async def get_ctx(request: Request) -> Context:
+async def refuse_nul(request: Request) -> None:
+    """PostgreSQL cannot hold or compare text with NUL, so no path or query part may carry one."""
+    parts = [*request.path_params.values(), *(x for kv in request.query_params.multi_items()
+                                              for x in kv)]
+    if any("\x00" in str(p) for p in parts):
+        raise ValidationFailed("the address must not contain NUL characters (%00)")
+
+
+def get_ctx(request: Request) -> Context:
     """Async on purpose: FastAPI runs sync dependencies in a thread, which costs more than
     this lookup."""
     ctx: Context = request.app.state.ctx

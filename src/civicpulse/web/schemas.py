@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: the largest id a database integer holds; larger ones are refused, not sent to the database
+MAX_ID = 2**63 - 1
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text; refuse it here rather than fail on write
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class LocationIn(Strict):
@@ -33,7 +44,8 @@ class VoiceIn(Strict):
     address: str | None = Field(None, max_length=500)
     contact: ContactIn | None = None
     external_id: str | None = Field(None, min_length=1, max_length=200)
-    occurred_at: datetime | None = None
+    # JSON has no datetime type: accept ISO 8601 text here despite the strict model
+    occurred_at: datetime | None = Field(None, strict=False)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -83,7 +95,7 @@ class RejectIn(Strict):
 
 
 class MergeIn(Strict):
-    into_case_id: int
+    into_case_id: int = Field(ge=1, le=MAX_ID)
     version: int | None = None
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from civicpulse.domain.roles import Actor
+from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services import cases as svc
 from civicpulse.services.context import Context
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.web.deps import get_ctx, staff
 from civicpulse.web.schemas import (
+    MAX_ID,
     ActionOut,
     AssignIn,
     MergeIn,
@@ -24,6 +26,9 @@ from civicpulse.web.schemas import (
 
 router = APIRouter(tags=["cases"])
 
+#: ids past what the database stores are refused here instead of failing in the driver
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
 
 def _out(r: svc.ActionResult) -> ActionOut:
     return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
@@ -31,7 +36,7 @@ def _out(r: svc.ActionResult) -> ActionOut:
 
 @router.get("/cases")
 def cases_list(
-    status: str | None = Query(None, max_length=20),
+    status: CaseStatus | None = None,
     department: str | None = Query(None, max_length=64),
     category: str | None = Query(None, max_length=64),
     overdue: bool | None = None,
@@ -59,7 +64,7 @@ def cases_list(
 
 @router.get("/cases/{case_id}")
 def case_detail(
-    case_id: int, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
 ) -> dict[str, Any]:
     """A case with its voices (and their contacts), full timeline and allowed actions."""
     return get_case(ctx, actor, case_id)
@@ -67,21 +72,24 @@ def case_detail(
 
 @router.post("/cases/{case_id}/assign", response_model=ActionOut)
 def assign(
-    case_id: int, body: AssignIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId, body: AssignIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
 ) -> ActionOut:
     return _out(svc.assign_case(ctx, actor, case_id, body.department, body.version))
 
 
 @router.post("/cases/{case_id}/transfer", response_model=ActionOut)
 def transfer(
-    case_id: int, body: TransferIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId,
+    body: TransferIn,
+    ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff),
 ) -> ActionOut:
     return _out(svc.transfer_case(ctx, actor, case_id, body.department, body.reason, body.version))
 
 
 @router.post("/cases/{case_id}/start", response_model=ActionOut)
 def start(
-    case_id: int,
+    case_id: CaseId,
     body: VersionIn | None = None,
     ctx: Context = Depends(get_ctx),
     actor: Actor = Depends(staff),
@@ -91,27 +99,27 @@ def start(
 
 @router.post("/cases/{case_id}/reply", response_model=ActionOut)
 def reply(
-    case_id: int, body: ReplyIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId, body: ReplyIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
 ) -> ActionOut:
     return _out(svc.reply_case(ctx, actor, case_id, body.message, body.public, body.version))
 
 
 @router.post("/cases/{case_id}/resolve", response_model=ActionOut)
 def resolve(
-    case_id: int, body: ResolveIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId, body: ResolveIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
 ) -> ActionOut:
     return _out(svc.resolve_case(ctx, actor, case_id, body.message, body.version))
 
 
 @router.post("/cases/{case_id}/reject", response_model=ActionOut)
 def reject(
-    case_id: int, body: RejectIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId, body: RejectIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
 ) -> ActionOut:
     return _out(svc.reject_case(ctx, actor, case_id, body.reason, body.version))
 
 
 @router.post("/cases/{case_id}/merge", response_model=ActionOut)
 def merge(
-    case_id: int, body: MergeIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+    case_id: CaseId, body: MergeIn, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
 ) -> ActionOut:
     return _out(svc.merge_case(ctx, actor, case_id, body.into_case_id, body.version))
