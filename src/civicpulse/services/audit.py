@@ -6,12 +6,14 @@ append is the last statement of each use case, so the lock is held only until co
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from civicpulse.domain.audit_chain import (
@@ -40,12 +42,7 @@ def append_audit(
     """
     session.flush()  # the caller's changes go first, so the head lock is taken last
     conn = session.connection()
-    seq, prev = conn.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    ).one()
+    seq, prev = conn.execute(_statements().bump).one()
     stamp = at.isoformat()
     body = canonical_json(data)
     # hash what will be read back: the canonical text, parsed again
@@ -58,8 +55,10 @@ def append_audit(
         data=json.loads(body),
         prev=prev,
     )
+    statements = _statements()
     conn.execute(
-        insert(AuditEntry).values(
+        statements.entry,
+        dict(
             seq=seq,
             at=stamp,
             actor=actor,
@@ -68,10 +67,31 @@ def append_audit(
             data=body,
             prev_hash=prev,
             hash=digest,
-        )
+        ),
     )
-    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    conn.execute(statements.set_hash, {"new_hash": digest})
     return int(seq)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    bump: Any
+    entry: Any
+    set_hash: Any
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """Built once, with parameters bound at execution, so the statement cache always hits."""
+    head: Any = AuditHead.__table__
+    return _Statements(
+        bump=update(head)
+        .where(head.c.id == 1)
+        .values(seq=head.c.seq + 1)
+        .returning(head.c.seq, head.c.hash),
+        entry=insert(AuditEntry),
+        set_hash=update(head).where(head.c.id == 1).values(hash=bindparam("new_hash")),
+    )
 
 
 def _records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:

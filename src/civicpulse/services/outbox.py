@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from civicpulse.services.context import Context
@@ -36,8 +36,8 @@ def enqueue_mail(
     now: datetime,
 ) -> None:
     """Queue one e-mail inside the caller's transaction."""
-    session.add(
-        OutboxMessage(
+    session.connection().execute(
+        insert(OutboxMessage).values(
             channel="email",
             recipient=recipient,
             subject=subject,

@@ -6,11 +6,12 @@ area of its location) name a department, otherwise left for the dispatcher.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -196,75 +197,109 @@ def _find_existing(
         )
 
 
+@dataclass(frozen=True)
+class _Inserts:
+    case: Any
+    voice: Any
+    contact: Any
+    event: Any
+
+
+@functools.cache
+def _statements() -> _Inserts:
+    """The insert statements, built once on first use: parameters are passed at execution,
+    so SQLAlchemy's statement cache hits every time."""
+    return _Inserts(
+        case=insert(Case).returning(Case.id),
+        voice=insert(Voice).returning(Voice.id),
+        contact=insert(ResidentContact),
+        event=insert(CaseEvent),
+    )
+
+
 def _insert(
     session: Session, ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None
 ) -> SubmitResult:
+    """Write the case, voice, contact and opening events with plain inserts.
+
+    This is the hottest write path of the product; SQLAlchemy Core statements cost a
+    fraction of the ORM's unit of work here, and nothing else needs these rows as objects.
+    """
     now = ctx.now()
     route: Route = ctx.routes.table(session, v.category).route(v.category, v.lat, v.lon)
     language = v.language or detect_language(v.text)
     deadlines = compute_deadlines(now, route.first_response_hours, route.resolution_hours)
     status = opening_status(route)
     title = case_title(v)
-    case = Case(
-        tracking_code=new_tracking_code(),
-        status=status.value,
-        title=title,
-        category_id=route.category_id,
-        department_id=route.department_id,
-        area_id=route.area_id,
-        lat=v.lat,
-        lon=v.lon,
-        created_at=now,
-        updated_at=now,
-        first_response_due=deadlines.first_response_due,
-        resolution_due=deadlines.resolution_due,
-    )
-    session.add(case)
-    session.flush()
-    voice = Voice(
-        case_id=case.id,
-        channel=v.channel,
-        text=v.text,
-        title=v.title,
-        language=language,
-        category_id=route.category_id,
-        lat=v.lat,
-        lon=v.lon,
-        external_id=v.external_id,
-        idempotency_key=idempotency_key,
-        attributes=v.attributes,
-        occurred_at=v.occurred_at,
-        received_at=now,
-    )
-    session.add(voice)
-    session.flush()
+    tracking_code = new_tracking_code()
+    conn = session.connection()
+    case_id = conn.execute(
+        _statements().case,
+        dict(
+            tracking_code=tracking_code,
+            status=status.value,
+            title=title,
+            category_id=route.category_id,
+            department_id=route.department_id,
+            area_id=route.area_id,
+            lat=v.lat,
+            lon=v.lon,
+            created_at=now,
+            updated_at=now,
+            first_response_due=deadlines.first_response_due,
+            resolution_due=deadlines.resolution_due,
+            escalation_level=0,
+            resolution_count=0,
+            reopen_count=0,
+            contest_count=0,
+            version=1,
+        ),
+    ).scalar_one()
+    voice_id = conn.execute(
+        _statements().voice,
+        dict(
+            case_id=case_id,
+            channel=v.channel,
+            text=v.text,
+            title=v.title,
+            language=language,
+            category_id=route.category_id,
+            lat=v.lat,
+            lon=v.lon,
+            external_id=v.external_id,
+            idempotency_key=idempotency_key,
+            attributes=v.attributes,
+            occurred_at=v.occurred_at,
+            received_at=now,
+        ),
+    ).scalar_one()
     if v.contact.any() or v.address:
-        session.add(
-            ResidentContact(
-                voice_id=voice.id,
+        conn.execute(
+            _statements().contact,
+            dict(
+                voice_id=voice_id,
                 name=v.contact.name,
                 email=v.contact.email,
                 phone=v.contact.phone,
                 address=v.address,
-            )
+            ),
         )
     events = opening_events(
-        case_id=case.id,
-        voice_id=voice.id,
+        case_id=case_id,
+        voice_id=voice_id,
         channel=v.channel,
         actor=actor.label,
         route=route,
         now=now,
     )
-    for event in events:
-        session.add(CaseEvent(**event))
+    conn.execute(_statements().event, events)
     if route.department_id:
         notify_department(
             session,
             email=route.department_email,
-            subject=f"New case {case.id}: {title[:80]}",
+            subject=f"New case {case_id}: {title[:80]}",
             body=f"A new case was routed to your department.\n\n{v.text[:1000]}",
-            case_id=case.id,
+            case_id=case_id,
             now=now,
         )
     notify_resident(
@@ -272,18 +307,18 @@ def _insert(
         kind="received",
         email=v.contact.email,
         language=language,
-        tracking_code=case.tracking_code,
+        tracking_code=tracking_code,
         base_url=ctx.settings.public_base_url,
-        case_id=case.id,
+        case_id=case_id,
         now=now,
     )
     append_audit(
         session,
         actor=actor.label,
         action="voice.submitted",
-        subject=f"case:{case.id}",
+        subject=f"case:{case_id}",
         data={
-            "voice_id": voice.id,
+            "voice_id": voice_id,
             "channel": v.channel,
             "category": route.category_code,
             "department": route.department_code,
@@ -292,9 +327,9 @@ def _insert(
         at=now,
     )
     return SubmitResult(
-        voice_id=voice.id,
-        case_id=case.id,
-        tracking_code=case.tracking_code,
+        voice_id=voice_id,
+        case_id=case_id,
+        tracking_code=tracking_code,
         case_status=status.value,
         category=route.category_code,
         department=route.department_code,
