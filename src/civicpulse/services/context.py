@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from civicpulse.domain.roles import Actor
+from civicpulse.services.group_commit import GroupCommitter
 from civicpulse.services.routing import RouteCache
+from civicpulse.services.ttl_cache import TtlCache
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
+
+API_KEY_CACHE_SECONDS = 10.0
 
 
 def utc_now() -> datetime:
@@ -21,6 +27,18 @@ class Context:
     settings: Settings
     clock: Callable[[], datetime] = field(default=utc_now)
     routes: RouteCache = field(default_factory=RouteCache)
+    #: integration actors by API-key hash; see services.staff.actor_for_api_key
+    api_keys: TtlCache[str, Actor] = field(default_factory=lambda: TtlCache(API_KEY_CACHE_SECONDS))
+    _writer: GroupCommitter | None = field(default=None, repr=False)
+    _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def writer(self) -> GroupCommitter:
+        """The group-commit writer for intake, started on first use (not at construction)."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = GroupCommitter(self.db)
+            return self._writer
 
     def now(self) -> datetime:
         return self.clock()

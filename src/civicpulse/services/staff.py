@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -223,11 +223,19 @@ def revoke_api_key(ctx: Context, actor: Actor, key_id: int) -> None:
             data={"name": key.name},
             at=now,
         )
+    ctx.api_keys.clear()
 
 
-def actor_for_api_key(ctx: Context, key: str, at: datetime | None = None) -> Actor:
+def actor_for_api_key(ctx: Context, key: str) -> Actor:
+    """The integration behind a key; remembered briefly, as integrations call in bursts."""
+    key_hash = sha256(key)
+    cached = ctx.api_keys.get(key_hash)
+    if cached is not None:
+        return cached
     with ctx.db.reader() as s:
-        row = s.scalars(select(ApiKey).where(ApiKey.key_hash == sha256(key))).first()
+        row = s.scalars(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
         if row is None or row.revoked_at is not None:
             raise NotAuthenticated("invalid or revoked API key")
-        return Actor(kind="integration", name=row.name)
+        actor = Actor(kind="integration", name=row.name)
+    ctx.api_keys.put(key_hash, actor)
+    return actor

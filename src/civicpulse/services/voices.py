@@ -7,6 +7,7 @@ area of its location) name a department, otherwise left for the dispatcher.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
+from civicpulse.services.queries import case_labels
 from civicpulse.services.routing import Route
 from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice
 from civicpulse.understanding.language import detect_language
@@ -144,57 +146,89 @@ def submit_voice(
     ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None = None
 ) -> SubmitResult:
     """Record a voice and open its case, exactly once per idempotency key or external id."""
+    return start_submission(ctx, actor, v, idempotency_key).result()
+
+
+def start_submission(
+    ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None = None
+) -> Future[SubmitResult]:
+    """Validate now, then hand the write to the group-commit writer.
+
+    The returned future completes once the voice is committed (or refused), so an async
+    caller can wait for it without tying up a thread. The duplicate check runs inside the
+    writing transaction, so a replay can never race past it.
+    """
     validate_voice(v)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise ValidationFailed("Idempotency-Key must be 1–200 characters")
-    previous = _find_existing(ctx, v, idempotency_key)
-    if previous is not None:
-        return previous
-    try:
-        with ctx.db.transaction() as session:
-            return _insert(session, ctx, actor, v, idempotency_key)
-    except IntegrityError:
-        # a concurrent request with the same key or external id won the race
-        previous = _find_existing(ctx, v, idempotency_key)
+
+    def write(session: Session) -> SubmitResult:
+        previous = _find_existing(session, v, idempotency_key)
+        if previous is not None:
+            return previous
+        return _insert(session, ctx, actor, v, idempotency_key)
+
+    def look_again(session: Session) -> SubmitResult:
+        previous = _find_existing(session, v, idempotency_key)
         if previous is None:
-            raise
+            raise ValidationFailed("this voice clashes with one stored at the same moment")
         return previous
+
+    outcome: Future[SubmitResult] = Future()
+
+    def settle(first: Future[SubmitResult]) -> None:
+        exc = first.exception()
+        if isinstance(exc, IntegrityError):
+            # another server process stored the same key or external id a moment ago:
+            # answer with what it stored, as a replay would
+            retry = ctx.writer.submit(look_again)
+            retry.add_done_callback(lambda r: _copy(r, outcome))
+        else:
+            _copy(first, outcome)
+
+    ctx.writer.submit(write).add_done_callback(settle)
+    return outcome
+
+
+def _copy(source: Future[SubmitResult], target: Future[SubmitResult]) -> None:
+    exc = source.exception()
+    if exc is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
 
 
 def _find_existing(
-    ctx: Context, v: VoiceInput, idempotency_key: str | None
+    session: Session, v: VoiceInput, idempotency_key: str | None
 ) -> SubmitResult | None:
     if idempotency_key is None and v.external_id is None:
         return None
-    with ctx.db.reader() as session:
-        q = select(Voice)
-        if idempotency_key is not None:
-            q = q.where(Voice.idempotency_key == idempotency_key)
-        else:
-            q = q.where(Voice.channel == v.channel, Voice.external_id == v.external_id)
-        voice = session.scalars(q).first()
-        if voice is None:
-            return None
-        if voice.text != v.text:
-            # a replay must be the same report: otherwise anyone trying common keys or ids
-            # would be handed other residents' tracking codes
-            raise ValidationFailed(
-                "this Idempotency-Key (or external id) was already used for a different report"
-            )
-        case = session.get(Case, voice.case_id)
-        assert case is not None
-        from civicpulse.services.queries import case_labels
-
-        category, department = case_labels(session, case)
-        return SubmitResult(
-            voice_id=voice.id,
-            case_id=case.id,
-            tracking_code=case.tracking_code,
-            case_status=case.status,
-            category=category,
-            department=department,
-            created=False,
+    q = select(Voice)
+    if idempotency_key is not None:
+        q = q.where(Voice.idempotency_key == idempotency_key)
+    else:
+        q = q.where(Voice.channel == v.channel, Voice.external_id == v.external_id)
+    voice = session.scalars(q).first()
+    if voice is None:
+        return None
+    if voice.text != v.text:
+        # a replay must be the same report: otherwise anyone trying common keys or ids
+        # would be handed other residents' tracking codes
+        raise ValidationFailed(
+            "this Idempotency-Key (or external id) was already used for a different report"
         )
+    case = session.get(Case, voice.case_id)
+    assert case is not None
+    category, department = case_labels(session, case)
+    return SubmitResult(
+        voice_id=voice.id,
+        case_id=case.id,
+        tracking_code=case.tracking_code,
+        case_status=case.status,
+        category=category,
+        department=department,
+        created=False,
+    )
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from civicpulse.domain.roles import Actor
 from civicpulse.services.context import Context
-from civicpulse.services.voices import Contact, VoiceInput, submit_voice
+from civicpulse.services.voices import Contact, VoiceInput, start_submission
 from civicpulse.web.deps import get_ctx, public_caller
 from civicpulse.web.schemas import VoiceIn, VoiceOut
 
@@ -14,7 +16,7 @@ router = APIRouter(tags=["voices"])
 
 
 @router.post("/voices", status_code=201, response_model=VoiceOut)
-def post_voice(
+async def post_voice(
     body: VoiceIn,
     request: Request,
     response: Response,
@@ -22,11 +24,14 @@ def post_voice(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=200),
 ) -> VoiceOut:
     """Hear a resident. Repeating a request with the same Idempotency-Key returns the first
-    answer again (marked ``Idempotent-Replayed: true``) instead of opening a second case."""
-    integration = public_caller(request)
+    answer again (marked ``Idempotent-Replayed: true``) instead of opening a second case.
+
+    Async on purpose: the write is done by the group-commit writer, and waiting for it here
+    costs no thread."""
+    integration = await public_caller(request)
     actor = integration or Actor(kind="resident", name="anonymous")
     channel = body.channel or ("api" if integration else "web")
-    result = submit_voice(
+    pending = start_submission(
         ctx,
         actor,
         VoiceInput(
@@ -45,6 +50,7 @@ def post_voice(
         ),
         idempotency_key=idempotency_key,
     )
+    result = await asyncio.wrap_future(pending)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     return VoiceOut(
