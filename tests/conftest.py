@@ -137,7 +137,7 @@ def ctx(settings: Settings, clock: Clock) -> Iterator[Context]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     context = Context(db=Database(settings.resolved_database_url()), settings=settings, clock=clock)
     yield context
-    context.db.dispose()
+    context.close()
 
 
 @pytest.fixture

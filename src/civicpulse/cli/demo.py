@@ -40,7 +40,7 @@ def demo(
         typer.echo("seeding the demo city unless one is already there…", err=True)
         report = seed_demo(ctx, voices=voices, data_dir=settings.shared_data_dir)
     finally:
-        ctx.db.dispose()
+        ctx.close()
     _print_report(report)
     if not no_serve:
         typer.echo(f"serving on http://{host}:{port}  (Ctrl+C to stop)")

@@ -44,5 +44,5 @@ def export(
             finally:
                 partial.unlink(missing_ok=True)
     finally:
-        ctx.db.dispose()
+        ctx.close()
     typer.echo(f"exported {count} cases", err=True)

@@ -138,7 +138,7 @@ def voices(
             report = import_voices(ctx, CLI_ACTOR, table, digest, options, on_progress=tick)
     finally:
         table.close()
-        ctx.db.dispose()
+        ctx.close()
     _print_report(report, show)
     if rejects is not None:
         _write_rejects(rejects, report.rejected)

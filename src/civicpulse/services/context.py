@@ -42,3 +42,11 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def close(self) -> None:
+        """Let the writer finish what is queued, then release the database connections."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        self.db.dispose()

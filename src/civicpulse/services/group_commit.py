@@ -23,6 +23,7 @@ from civicpulse.storage.database import Database
 
 R = TypeVar("R")
 Work = Callable[[Session], Any]
+_STOP: Any = object()  # queued by close(): the writer ends after what came before it
 
 
 class GroupCommitter:
@@ -31,7 +32,7 @@ class GroupCommitter:
     def __init__(self, db: Database, max_batch: int = 64) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[Work, Future[Any]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -56,15 +57,27 @@ class GroupCommitter:
                 )
                 self._thread.start()
 
+    def close(self) -> None:
+        """Finish what is queued, then stop the writer thread."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout=30)
+
     def _loop(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
+            while len(batch) < self.max_batch and batch[-1] is not _STOP:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(batch)
+            stopping = batch[-1] is _STOP
+            if stopping:
+                batch.pop()
+            if batch:
+                self._commit(batch)
+            if stopping:
+                return
 
     def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
         outcomes: list[tuple[bool, Any]] = []

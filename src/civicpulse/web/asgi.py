@@ -19,17 +19,22 @@ from civicpulse.web.app import create_app
 def app_from_env() -> FastAPI:
     ctx = build_context()
     app = create_app(ctx)
-    if ctx.settings.run_jobs_in_process:
-        loop = JobLoop(ctx, build_transport(ctx.settings), ctx.settings.job_interval_seconds)
+    jobs = (
+        JobLoop(ctx, build_transport(ctx.settings), ctx.settings.job_interval_seconds)
+        if ctx.settings.run_jobs_in_process
+        else None
+    )
 
-        @asynccontextmanager
-        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-            loop.start()
-            try:
-                yield
-            finally:
-                loop.stop()
-                ctx.db.dispose()
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if jobs is not None:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.stop()
+            ctx.close()
 
-        app.router.lifespan_context = lifespan
+    app.router.lifespan_context = lifespan
     return app
