@@ -202,3 +202,13 @@ def test_demo_command_serves_the_city_over_http(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_interrupted_seeding_is_refused_not_served(ctx: Context) -> None:
+    """A demo whose seeding died half-way is not mistaken for a finished city."""
+    from civicpulse.demo.seed import SEEDER, demo_catalogue
+    from civicpulse.services.catalogue import import_catalogue
+
+    import_catalogue(ctx, SEEDER, demo_catalogue())  # the first step, then "the crash"
+    with pytest.raises(ValidationFailed, match="--reset"):
+        seed_demo(ctx, voices=5, data_dir=None)

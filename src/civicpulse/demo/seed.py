@@ -28,6 +28,7 @@ from civicpulse.demo.life import plan_merge as plan_merge_steps
 from civicpulse.demo.sources import DemoVoice, real_voices, sample_voices
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor, Role
+from civicpulse.services.audit import append_audit
 from civicpulse.services.cases import (
     ActionResult,
     assign_case,
@@ -46,9 +47,10 @@ from civicpulse.services.staff import add_api_key, add_user
 from civicpulse.services.voices import Contact, VoiceInput, submit_voice
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
-from civicpulse.storage.tables import Area, Case, Category, Department, StaffUser, Voice
+from civicpulse.storage.tables import Area, AuditEntry, Case, Category, Department, StaffUser, Voice
 
 SEEDER = Actor(kind="system", name="demo-seed")
+SEEDED = "demo.seeded"
 DEFAULT_SEED = 2026
 P_TRIAGE = 0.06  # voices the hotline leaves uncategorised for the dispatcher
 P_MERGE = 0.04
@@ -98,15 +100,40 @@ def city_summary(ctx: Context) -> dict[str, Any]:
     with ctx.db.reader() as s:
         count: dict[str, Any] = {
             name: s.scalar(select(func.count()).select_from(model)) or 0
-            for name, model in (("departments", Department), ("categories", Category),
-                                ("areas", Area), ("staff", StaffUser), ("cases", Case),
-                                ("voices", Voice))
+            for name, model in (
+                ("departments", Department),
+                ("categories", Category),
+                ("areas", Area),
+                ("staff", StaffUser),
+                ("cases", Case),
+                ("voices", Voice),
+            )
         }
         count["cases_by_status"] = {
             status: n
             for status, n in s.execute(select(Case.status, func.count()).group_by(Case.status))
         }
     return count
+
+
+def _mark_complete(ctx: Context) -> None:
+    """The last step of seeding, so a later run can tell a finished demo from a broken one."""
+    with ctx.db.transaction() as session:
+        append_audit(
+            session, actor=SEEDER.label, action=SEEDED, subject="demo", data={}, at=ctx.now()
+        )
+
+
+def _interrupted(ctx: Context) -> bool:
+    """The demo seeder started on this database (it wrote the catalogue) but never finished."""
+    with ctx.db.reader() as session:
+        started = session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.actor == SEEDER.label)
+        )
+        finished = session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == SEEDED)
+        )
+    return bool(started) and not finished
 
 
 def has_city(summary: dict[str, Any]) -> bool:
@@ -139,13 +166,17 @@ def seed_demo(
     started = time.monotonic()
     summary = city_summary(ctx)
     if has_city(summary):
+        if _interrupted(ctx):
+            raise ValidationFailed(
+                "an earlier demo seeding stopped half-way; start again with "
+                "`civicpulse demo --reset`"
+            )
         return SeedReport(seeded=False, source="existing database", summary=summary)
     rng = random.Random(seed)
     now = ctx.now()
     clock = SeedClock(now - timedelta(days=days + 1))
-    db = _seeding_database(ctx.db.url)
+    sctx = Context(db=_seeding_database(ctx.db.url), settings=ctx.settings, clock=clock)
     try:
-        sctx = Context(db=db, settings=ctx.settings, clock=clock)
         catalogue = demo_catalogue()
         import_catalogue(sctx, SEEDER, catalogue)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -164,8 +195,9 @@ def seed_demo(
         # verification windows that ran out close, as a running city would show them
         clock.now = now
         run_deadlines(sctx, limit=max(1000, len(picked) * 2))
+        _mark_complete(sctx)
     finally:
-        db.dispose()
+        sctx.close()
     return SeedReport(
         seeded=True,
         source=source,
@@ -215,8 +247,9 @@ def _staff(ctx: Context, departments: list[str]) -> tuple[list[Account], dict[st
         user = add_user(ctx, SEEDER, username, role.value, password, dept)
         accounts.append(Account(username, role.value, dept, password))
         dept_ids = frozenset({get_department_id(ctx, dept)}) if dept else frozenset()
-        actor = Actor(kind="staff", name=username, user_id=user.id, role=role,
-                      department_ids=dept_ids)
+        actor = Actor(
+            kind="staff", name=username, user_id=user.id, role=role, department_ids=dept_ids
+        )
         actors[dept or username] = actor
     return accounts, actors
 
@@ -236,8 +269,13 @@ class _Seeder:
     """Submits the voices and carries out every case's plan in global time order."""
 
     def __init__(
-        self, ctx: Context, clock: SeedClock, rng: random.Random,
-        catalogue: dict[str, list[dict[str, Any]]], actors: dict[str, Actor], now: datetime,
+        self,
+        ctx: Context,
+        clock: SeedClock,
+        rng: random.Random,
+        catalogue: dict[str, list[dict[str, Any]]],
+        actors: dict[str, Actor],
+        now: datetime,
     ) -> None:
         self.ctx, self.clock, self.rng, self.actors, self.now = ctx, clock, rng, actors, now
         self.categories = {c["code"]: c for c in catalogue["categories"]}
@@ -257,9 +295,7 @@ class _Seeder:
         voices = list(voices)
         self.rng.shuffle(voices)
         span = days * 86400.0
-        received = sorted(
-            self.now - timedelta(seconds=self.rng.uniform(600, span)) for _ in voices
-        )
+        received = sorted(self.now - timedelta(seconds=self.rng.uniform(600, span)) for _ in voices)
         merges, targets = self._merges(voices, received)
         self.lives = [_Live() for _ in voices]
         queue: list[tuple[datetime, int, int, Step]] = []
@@ -303,7 +339,11 @@ class _Seeder:
         return merges, set(merges.values())
 
     def _submit(
-        self, voice: DemoVoice, live: _Live, merge_into: int | None, is_target: bool,
+        self,
+        voice: DemoVoice,
+        live: _Live,
+        merge_into: int | None,
+        is_target: bool,
         at: datetime,
     ) -> list[Step]:
         triage = voice.category is None or self.rng.random() < P_TRIAGE
@@ -311,10 +351,15 @@ class _Seeder:
             self.ctx,
             self.submit_actors.get(voice.channel, RESIDENT),
             VoiceInput(
-                text=voice.text, title=voice.title,
+                text=voice.text,
+                title=voice.title,
                 category=None if triage else voice.category,
-                language=voice.language, channel=voice.channel, lat=voice.lat, lon=voice.lon,
-                address=voice.address, contact=Contact(email=voice.email),
+                language=voice.language,
+                channel=voice.channel,
+                lat=voice.lat,
+                lon=voice.lon,
+                address=voice.address,
+                contact=Contact(email=voice.email),
                 external_id=voice.external_id,
             ),
         )
@@ -340,8 +385,13 @@ class _Seeder:
             still_open=voice.still_open,
         )
         return plan_case(
-            outline, self.rng, self.profiles, triage_to=triage_to,
-            verification_hours=self.verification_hours, now=self.now, allow_reject=not is_target,
+            outline,
+            self.rng,
+            self.profiles,
+            triage_to=triage_to,
+            verification_hours=self.verification_hours,
+            now=self.now,
+            allow_reject=not is_target,
         )
 
     def _act(self, live: _Live, step: Step) -> None:
@@ -376,8 +426,9 @@ class _Seeder:
             result = merge_case(ctx, self.actors["dispatcher"], case_id, target.case_id)
         elif step.kind == "verify":
             assert step.fixed is not None and step.satisfaction is not None
-            result = verify_resolution(ctx, RESIDENT, live.tracking_code, step.fixed,
-                                       step.satisfaction, step.message)
+            result = verify_resolution(
+                ctx, RESIDENT, live.tracking_code, step.fixed, step.satisfaction, step.message
+            )
         else:
             raise ValueError(f"unknown demo step {step.kind!r}")
         live.department, live.status = result.department, result.status
