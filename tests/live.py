@@ -39,6 +39,15 @@ def run_cli(
 @contextmanager
 def live_server(env: dict[str, str], *args: str) -> Iterator[str]:
     """Start ``civicpulse serve`` on a free port; yields its base URL; stops it after."""
+    with live_server_process(env, *args) as (base, _):
+        yield base
+
+
+@contextmanager
+def live_server_process(
+    env: dict[str, str], *args: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like ``live_server``, also yielding the process (for tests that kill it)."""
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), *args],
@@ -61,7 +70,7 @@ def live_server(env: dict[str, str], *args: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start in 30 s")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
