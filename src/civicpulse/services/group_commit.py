@@ -5,7 +5,8 @@ lost. What costs most per submission on a real disk is the flush at commit (and,
 hash-chained audit log, holding the chain's lock until then); a single writer thread that
 takes whatever submissions are waiting and commits them together pays that cost once per
 batch instead of once per voice. Each item runs in its own savepoint, so one refused item
-does not undo the others.
+does not undo the others. Savepoints cost a round trip each on PostgreSQL, so a batch is
+first tried without them and only rewritten with them when one of its items fails.
 """
 
 from __future__ import annotations
@@ -80,23 +81,13 @@ class GroupCommitter:
                 return
 
     def _commit(self, batch: list[tuple[Work, Future[Any]]]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.db.transaction() as session:
-                audit = open_audit_buffer(session)
-                for work, _ in batch:
-                    savepoint = session.begin_nested()
-                    audited = len(audit)
-                    try:
-                        value = work(session)
-                        savepoint.commit()
-                        outcomes.append((True, value))
-                    except Exception as exc:  # the caller gets its own error back
-                        savepoint.rollback()
-                        del audit[audited:]
-                        outcomes.append((False, exc))
-                # the whole batch is chained in one go: one head update, one insert
-                flush_audit_buffer(session)
+            try:
+                outcomes = self._write(batch, isolated=False)
+            except _ItemFailed:
+                # one item failed part-way: the transaction is gone, so the batch is written
+                # again with a savepoint around each item, isolating the failure
+                outcomes = self._write(batch, isolated=True)
         except Exception as exc:  # the commit itself failed: nothing in the batch landed
             for _, done in batch:
                 done.set_exception(exc)
@@ -106,3 +97,36 @@ class GroupCommitter:
                 done.set_result(value)
             else:
                 done.set_exception(value)
+
+    def _write(
+        self, batch: list[tuple[Work, Future[Any]]], isolated: bool
+    ) -> list[tuple[bool, Any]]:
+        """One transaction for the batch. Optimistically without savepoints (each costs a
+        round trip on PostgreSQL); with them when some item is known to fail."""
+        outcomes: list[tuple[bool, Any]] = []
+        with self.db.transaction() as session:
+            audit = open_audit_buffer(session)
+            for work, _ in batch:
+                if not isolated:
+                    try:
+                        outcomes.append((True, work(session)))
+                    except Exception as exc:
+                        raise _ItemFailed from exc
+                    continue
+                savepoint = session.begin_nested()
+                audited = len(audit)
+                try:
+                    value = work(session)
+                    savepoint.commit()
+                    outcomes.append((True, value))
+                except Exception as exc:  # the caller gets its own error back
+                    savepoint.rollback()
+                    del audit[audited:]
+                    outcomes.append((False, exc))
+            # the whole batch is chained in one go: one head update, one insert
+            flush_audit_buffer(session)
+        return outcomes
+
+
+class _ItemFailed(Exception):
+    """Raised out of an optimistic batch to roll it back and retry it item by item."""

@@ -45,23 +45,19 @@ def department_scorecards(
     now = ctx.now()
     with ctx.db.reader() as s:
         depts = dict(
-            s.execute(select(Department.id, Department.code).order_by(Department.code))
-            .tuples()
-            .all()
+            s.execute(select(Department.id, Department.code).order_by(Department.code)).all()
         )
-        received = [(cid, did) for cid, did in s.execute(received_q).tuples() if did in depts]
+        received = [(cid, did) for cid, did in s.execute(received_q) if did in depts]
         transfers_out: dict[str, int] = defaultdict(int)
         for dept_id, count in s.execute(
             select(CaseEvent.from_department_id, func.count())
             .where(CaseEvent.kind == "transfer", *period)
             .group_by(CaseEvent.from_department_id)
-        ).tuples():
+        ):
             if dept_id in depts:
                 transfers_out[depts[dept_id]] += count
         due = dict(
-            s.execute(select(Case.id, Case.first_response_due).where(Case.id.in_(in_period)))
-            .tuples()
-            .all()
+            s.execute(select(Case.id, Case.first_response_due).where(Case.id.in_(in_period))).all()
         )
         events_by_case: dict[int, list[Any]] = defaultdict(list)
         for e in s.execute(

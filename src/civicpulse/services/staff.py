@@ -100,7 +100,7 @@ def add_user(
 
 def list_users(ctx: Context) -> list[UserInfo]:
     with ctx.db.reader() as s:
-        depts = dict(s.execute(select(Department.id, Department.code)).tuples().all())
+        depts = dict(s.execute(select(Department.id, Department.code)).all())
         return [
             UserInfo(u.id, u.username, u.role, depts.get(u.department_id or -1), u.active)
             for u in s.scalars(select(StaffUser).order_by(StaffUser.id))
