@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint pytest bench clean
+.PHONY: demo test lint pytest bench clean browser-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# axe-core (accessibility check in tests/browser) comes from npm, pinned by package-lock.json
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund; \
+	else echo "npm not found: the accessibility tests will skip (and fail when CI=true)"; fi
+
+browser-deps: node_modules/axe-core/axe.min.js
+
+pytest: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
 test: lint pytest
@@ -30,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_voices.py
 
 clean:
-	rm -rf $(VENV) civicpulse-data test-artifacts
+	rm -rf $(VENV) civicpulse-data test-artifacts node_modules

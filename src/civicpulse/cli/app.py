@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from civicpulse.cli import admin, demo, exporting, importing, server
+from civicpulse.cli import admin, demo, exporting, importing, model, server
 
 app = typer.Typer(
     help="CivicPulse: hear residents, route their cases, let them judge the result.",
@@ -17,3 +17,4 @@ admin.register(app)
 importing.register(app)
 demo.register(app)
 exporting.register(app)
+model.register(app)

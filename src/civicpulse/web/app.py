@@ -10,6 +10,7 @@ from civicpulse.domain.errors import DomainError
 from civicpulse.services.context import Context
 from civicpulse.web.deps import refuse_nul
 from civicpulse.web.limits import BodySizeLimit, RateLimiter
+from civicpulse.web.pages import install_pages
 from civicpulse.web.routes import cases, public, voices
 
 
@@ -61,5 +62,6 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(voices.router, prefix="/api/v1")
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(public.router, prefix="/api/v1")
+    install_pages(app)  # server-rendered pages, /static and the security headers
     app.add_middleware(BodySizeLimit, max_bytes=s.max_body_bytes)
     return app

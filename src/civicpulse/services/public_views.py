@@ -1,0 +1,189 @@
+"""Read models for the public pages: aggregates and case summaries with no personal data.
+
+Only columns that are safe to publish are selected here (never contacts, never voice text),
+so a public page cannot leak what it never loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from civicpulse.domain.errors import NotFound
+from civicpulse.domain.workflow import CaseStatus
+from civicpulse.services.context import Context
+from civicpulse.services.queries import _events
+from civicpulse.storage.tables import Case, Category, Department
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class Overview:
+    by_category: list[tuple[str, int]]  # (category code or "", count), largest first
+    by_status: dict[str, int]
+    weeks: list[datetime]  # start of each week, oldest first
+    weekly_by_status: dict[str, list[int]]  # "open" / "closed" per week of creation
+    total: int
+
+
+def _week_start(at: datetime) -> datetime:
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def public_overview(ctx: Context, weeks: int = 12) -> Overview:
+    """Counts by category and status, and new cases per week (still open vs closed since)."""
+    now = ctx.now()
+    first = _week_start(now) - timedelta(weeks=weeks - 1)
+    with ctx.db.reader() as s:
+        cats = {c.id: c.code for c in s.scalars(select(Category))}
+        by_cat: dict[str, int] = {}
+        per_category = select(Case.category_id, func.count()).group_by(Case.category_id)
+        for cat_id, n in s.execute(per_category):
+            code = cats.get(cat_id, "") if cat_id is not None else ""
+            by_cat[code] = by_cat.get(code, 0) + int(n)
+        by_status = {
+            str(st): int(n)
+            for st, n in s.execute(select(Case.status, func.count()).group_by(Case.status))
+        }
+        starts = [first + timedelta(weeks=i) for i in range(weeks)]
+        open_per_week = [0] * weeks
+        closed_per_week = [0] * weeks
+        closed = {
+            CaseStatus.CONFIRMED.value, CaseStatus.UNVERIFIED.value, CaseStatus.REJECTED.value,
+            CaseStatus.MERGED.value, CaseStatus.RESOLVED.value,
+        }
+        rows = s.execute(select(Case.created_at, Case.status).where(Case.created_at >= first))
+        for created, status in rows:
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=now.tzinfo)
+            i = (created - first).days // 7
+            if 0 <= i < weeks:
+                if status in closed:
+                    closed_per_week[i] += 1
+                else:
+                    open_per_week[i] += 1
+    ranked = sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0]))
+    return Overview(
+        by_category=ranked,
+        by_status=by_status,
+        weeks=starts,
+        weekly_by_status={"open": open_per_week, "closed": closed_per_week},
+        total=sum(by_status.values()),
+    )
+
+
+def _summary(case: Case, cats: dict[int, str], depts: dict[int, str]) -> dict[str, Any]:
+    return {
+        "case_id": case.id,
+        "title": case.title,
+        "status": case.status,
+        "category": cats.get(case.category_id) if case.category_id else None,
+        "department": depts.get(case.department_id) if case.department_id else None,
+        "created_at": case.created_at,
+    }
+
+
+def public_cases(
+    ctx: Context,
+    q: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> dict[str, Any]:
+    """Cases anyone may see, newest first; the search looks at titles only (never voice text)."""
+    page = max(1, page)
+    page_size = min(max(1, page_size), MAX_PAGE_SIZE)
+    with ctx.db.reader() as s:
+        cats = {c.id: c.code for c in s.scalars(select(Category))}
+        depts = {d.id: d.code for d in s.scalars(select(Department))}
+        query = select(Case)
+        if q:
+            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Case.title.like(f"%{escaped}%", escape="\\"))
+        if category:
+            ids = [i for i, c in cats.items() if c == category]
+            query = query.where(Case.category_id == (ids[0] if ids else -1))
+        if status:
+            query = query.where(Case.status == status)
+        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = s.scalars(
+            query.order_by(Case.id.desc()).offset((page - 1) * page_size).limit(page_size)
+        ).all()
+        return {
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+            "items": [_summary(c, cats, depts) for c in rows],
+        }
+
+
+def public_case(ctx: Context, case_id: int) -> dict[str, Any]:
+    """One case as the public sees it: summary and public timeline, no personal data."""
+    with ctx.db.reader() as s:
+        case = s.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"case {case_id} not found")
+        cats = {c.id: c.code for c in s.scalars(select(Category))}
+        depts = {d.id: d.code for d in s.scalars(select(Department))}
+        out = _summary(case, cats, depts)
+        out["merged_into_case_id"] = case.merged_into_id
+        out["timeline"] = _events(s, case.id, public_only=True)
+        return out
+
+
+def catalogue_names(ctx: Context) -> dict[str, dict[str, dict[str, str]]]:
+    """Display names of categories and departments in English and Chinese, by code."""
+    with ctx.db.reader() as s:
+        return {
+            "categories": {
+                c.code: {"en": c.name_en, "zh": c.name_zh or c.name_en}
+                for c in s.scalars(select(Category).where(Category.active.is_(True)))
+            },
+            "departments": {
+                d.code: {"en": d.name_en, "zh": d.name_zh or d.name_en}
+                for d in s.scalars(select(Department))
+            },
+        }
+
+
+@dataclass
+class MapData:
+    areas: list[tuple[str, dict[str, str], list[list[tuple[float, float]]]]]  # code, names, rings
+    points: list[tuple[int, float, float, str]]  # case id, lat, lon (rounded), status
+
+
+def public_map(ctx: Context, limit: int = 5000) -> MapData:
+    """Area outlines and open cases, located to 3 decimals (about 100 m) as in the open data."""
+    from civicpulse.domain.geo import polygons_of
+    from civicpulse.domain.workflow import CLOSED_STATES
+    from civicpulse.storage.tables import Area
+
+    open_states = [
+        s.value for s in CaseStatus if s not in CLOSED_STATES and s is not CaseStatus.RESOLVED
+    ]
+    with ctx.db.reader() as s:
+        areas = []
+        for a in s.scalars(select(Area).order_by(Area.code)):
+            rings = [
+                [(float(x), float(y)) for x, y, *_ in polygon[0]]
+                for polygon in polygons_of(a.geojson)
+            ]
+            areas.append((a.code, {"en": a.name_en, "zh": a.name_zh or a.name_en}, rings))
+        rows = s.execute(
+            select(Case.id, Case.lat, Case.lon, Case.status)
+            .where(Case.status.in_(open_states), Case.lat.is_not(None), Case.lon.is_not(None))
+            .order_by(Case.id.desc())
+            .limit(limit)
+        )
+        points = [
+            (int(i), round(float(lat), 3), round(float(lon), 3), str(st))
+            for i, lat, lon, st in rows
+            if lat is not None and lon is not None
+        ]
+    return MapData(areas=areas, points=points)

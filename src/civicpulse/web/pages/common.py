@@ -1,0 +1,204 @@
+"""What every page shares: templates, language choice, CSRF, the staff session, headers."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from civicpulse.domain.errors import DomainError, NotAuthenticated
+from civicpulse.domain.roles import Actor
+from civicpulse.services.context import Context
+from civicpulse.services.staff import actor_for_token
+
+WEB = Path(__file__).resolve().parents[1]
+LOCALE_DIR = WEB.parent / "locale"
+LANGUAGES = ("en", "zh")
+LANG_COOKIE = "cp_lang"
+CSRF_COOKIE = "cp_csrf"
+SESSION_COOKIE = "cp_session"
+CSRF_FIELD = "csrf_token"
+
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+     b"base-uri 'none'; object-src 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (pure ASGI: no cost on the body)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def load_translations(lang: str) -> gettext.NullTranslations:
+    """Compile the Babel catalogue ``locale/<lang>/LC_MESSAGES/messages.po`` in memory.
+
+    Compiling at start-up keeps the repository free of binary .mo files and means an edited
+    catalogue can never be out of step with a stale compiled one."""
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+class Pages:
+    """The template environment and catalogues, built once per app (never at import)."""
+
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(str(WEB / "templates")),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.translations = {lang: load_translations(lang) for lang in LANGUAGES}
+
+
+def choose_language(request: Request) -> str:
+    """?lang= wins, then the cookie, then the browser's Accept-Language; English otherwise."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def csrf_token(request: Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE)
+    if token and 20 <= len(token) <= 100:
+        return token
+    cached: str | None = getattr(request.state, "new_csrf", None)
+    if cached is None:
+        cached = secrets.token_urlsafe(32)
+        request.state.new_csrf = cached
+    return cached
+
+
+def csrf_ok(request: Request, form: Any) -> bool:
+    """Double-submit check: the form's token must equal the cookie's."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = form.get(CSRF_FIELD, "")
+    return bool(cookie) and isinstance(sent, str) and secrets.compare_digest(cookie, sent)
+
+
+def ctx_of(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def session_actor(request: Request) -> Actor | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return actor_for_token(ctx_of(request), token)
+    except NotAuthenticated:
+        return None
+
+
+def render(
+    request: Request, template: str, status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    pages: Pages = request.app.state.pages
+    lang = choose_language(request)
+    tr = pages.translations[lang]
+    gettext_: Callable[[str], str] = tr.gettext
+    actor = values.pop("actor", None)
+    html = pages.env.get_template(template).render(
+        request=request,
+        lang=lang,
+        _=gettext_,
+        csrf_token=csrf_token(request),
+        actor=actor,
+        path=request.url.path,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    finish(request, response)
+    return response
+
+
+def finish(request: Request, response: Response) -> None:
+    """Keep the language and the CSRF token in cookies."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, samesite="lax")
+    new = getattr(request.state, "new_csrf", None)
+    if new is not None:
+        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="lax")
+
+
+def redirect(request: Request, url: str) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    finish(request, response)
+    return response
+
+
+def refused(request: Request, exc: DomainError, actor: Actor | None = None) -> HTMLResponse:
+    return render(request, "pages/error.html", exc.status_code, message=exc.message, actor=actor)
+
+
+def csrf_refused(request: Request) -> HTMLResponse:
+    return render(
+        request,
+        "pages/error.html",
+        403,
+        message="The form expired or was not sent from this site. Go back, reload and try again.",
+    )
+
+
+def install_pages(app: FastAPI) -> None:
+    """Mount the pages, their static files and the security headers on ``app``."""
+    from civicpulse.web.pages import admin, public, resident, staff
+
+    app.state.pages = Pages()
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(public.router)
+    app.include_router(resident.router)
+    app.include_router(staff.router)
+    app.include_router(admin.router)
+    app.add_middleware(SecurityHeaders)

@@ -1,0 +1,132 @@
+"""Public pages: what the city hears, the case list and page, the department league table.
+
+Nothing here shows personal data: the read models behind them never load contacts or voice
+text."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from civicpulse.domain.errors import DomainError
+from civicpulse.domain.workflow import CaseStatus
+from civicpulse.services.public_views import (
+    catalogue_names,
+    public_case,
+    public_cases,
+    public_map,
+    public_overview,
+)
+from civicpulse.services.scorecards import department_scorecards
+from civicpulse.web.deps import limit_public
+from civicpulse.web.pages.charts import horizontal_bars, project_map, stacked_columns
+from civicpulse.web.pages.common import choose_language, ctx_of, refused, render, session_actor
+
+router = APIRouter(include_in_schema=False)
+
+
+def _name(names: dict[str, dict[str, str]], code: str | None, lang: str) -> str:
+    if not code:
+        return ""
+    entry = names.get(code)
+    return entry.get(lang, code) if entry else code
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> HTMLResponse:
+    limit_public(request)
+    ctx = ctx_of(request)
+    overview = await run_in_threadpool(public_overview, ctx)
+    names = await run_in_threadpool(catalogue_names, ctx)
+    lang = choose_language(request)
+    cat_items = [
+        (_name(names["categories"], code, lang), n) for code, n in overview.by_category[:10]
+    ]
+    bars, bars_height = horizontal_bars(cat_items)
+    status_bars, status_height = horizontal_bars(
+        sorted(overview.by_status.items(), key=lambda kv: -kv[1])
+    )
+    columns = stacked_columns(
+        [w.strftime("%m-%d") for w in overview.weeks], overview.weekly_by_status
+    )
+    return render(
+        request,
+        "pages/home.html",
+        overview=overview,
+        bars=bars,
+        bars_height=bars_height,
+        status_bars=status_bars,
+        status_height=status_height,
+        columns=columns,
+        actor=await run_in_threadpool(session_actor, request),
+    )
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def case_list(
+    request: Request,
+    q: str = Query("", max_length=200),
+    category: str = Query("", max_length=64),
+    status: str = Query("", max_length=32),
+    page: int = Query(1, ge=1, le=100_000),
+) -> HTMLResponse:
+    limit_public(request)
+    ctx = ctx_of(request)
+    if status and status not in {s.value for s in CaseStatus}:
+        status = ""
+    result = await run_in_threadpool(
+        public_cases, ctx, q or None, category or None, status or None, page
+    )
+    names = await run_in_threadpool(catalogue_names, ctx)
+    return render(
+        request,
+        "pages/cases.html",
+        result=result,
+        names=names,
+        q=q,
+        category=category,
+        status=status,
+        statuses=[s.value for s in CaseStatus],
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, case_id: int) -> HTMLResponse:
+    limit_public(request)
+    ctx = ctx_of(request)
+    try:
+        case = await run_in_threadpool(public_case, ctx, case_id)
+    except DomainError as exc:
+        return refused(request, exc)
+    names = await run_in_threadpool(catalogue_names, ctx)
+    return render(request, "pages/case_public.html", case=case, names=names)
+
+
+@router.get("/league", response_class=HTMLResponse)
+async def league(request: Request) -> HTMLResponse:
+    limit_public(request)
+    ctx = ctx_of(request)
+    rows = await run_in_threadpool(department_scorecards, ctx, None, None)
+    names = await run_in_threadpool(catalogue_names, ctx)
+
+    def rank(row: object) -> tuple[float, float, str]:
+        confirmed = getattr(row, "confirmed_resolution_rate", None)
+        satisfaction = getattr(row, "satisfaction_mean", None)
+        return (
+            -(confirmed if confirmed is not None else -1.0),
+            -(satisfaction if satisfaction is not None else -1.0),
+            str(getattr(row, "department", "")),
+        )
+
+    return render(request, "pages/league.html", rows=sorted(rows, key=rank), names=names)
+
+
+@router.get("/map", response_class=HTMLResponse)
+async def case_map(request: Request) -> HTMLResponse:
+    """Open cases on the city's areas, drawn as SVG on the server: works offline, no tiles."""
+    limit_public(request)
+    data = await run_in_threadpool(public_map, ctx_of(request))
+    lang = choose_language(request)
+    shape = project_map([(c, n[lang], rings) for c, n, rings in data.areas], data.points)
+    return render(request, "pages/map.html", shape=shape, count=len(data.points))

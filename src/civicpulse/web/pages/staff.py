@@ -1,0 +1,197 @@
+"""Staff pages: log in, the inbox (overdue first), the case page and its actions.
+
+The session cookie holds a staff token from ``services.staff.login`` (HttpOnly, SameSite=Lax),
+so the pages and the API share one login rule and one throttle. Every action calls the same
+service as the API route of the same name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from civicpulse.domain.errors import DomainError, ValidationFailed
+from civicpulse.domain.roles import Actor
+from civicpulse.domain.workflow import CaseStatus
+from civicpulse.services import cases as svc
+from civicpulse.services.public_views import catalogue_names
+from civicpulse.services.queries import CaseFilter, get_case, list_cases
+from civicpulse.services.staff import login
+from civicpulse.web.deps import limit_public
+from civicpulse.web.pages.common import (
+    SESSION_COOKIE,
+    csrf_ok,
+    csrf_refused,
+    ctx_of,
+    redirect,
+    refused,
+    render,
+    session_actor,
+)
+
+router = APIRouter(prefix="/staff", include_in_schema=False)
+
+ACTIONS = ("assign", "transfer", "start", "reply", "note", "resolve", "reject", "merge")
+
+
+def _field(form: Any, name: str, limit: int = 4000) -> str:
+    value = form.get(name, "")
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationFailed(f"{name} must be at most {limit} characters")
+    return value
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    return render(request, "pages/login.html")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return csrf_refused(request)
+    try:
+        limit_public(request, "login")
+        username = _field(form, "username", 100)
+        password = _field(form, "password", 200)
+        token = await run_in_threadpool(login, ctx_of(request), username, password)
+    except DomainError as exc:
+        return render(
+            request, "pages/login.html", exc.status_code, error=exc.message,
+            username=str(form.get("username", ""))[:100],
+        )
+    response = redirect(request, "/staff")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=ctx_of(request).settings.token_ttl_hours * 3600,
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout", response_class=HTMLResponse)
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return csrf_refused(request)
+    response = redirect(request, "/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def _actor(request: Request) -> Actor | None:
+    return await run_in_threadpool(session_actor, request)
+
+
+@router.get("", response_class=HTMLResponse)
+async def inbox(
+    request: Request,
+    status: str = Query("", max_length=32),
+    category: str = Query("", max_length=64),
+    department: str = Query("", max_length=64),
+    q: str = Query("", max_length=200),
+) -> Response:
+    actor = await _actor(request)
+    if actor is None:
+        return redirect(request, "/staff/login")
+    ctx = ctx_of(request)
+    if status not in {s.value for s in CaseStatus}:
+        status = ""
+    base = dict(
+        status=status or None, category=category or None, department=department or None,
+        q=q or None, page_size=200,
+    )
+    try:
+        overdue = await run_in_threadpool(
+            list_cases, ctx, actor, CaseFilter(overdue=True, **base)  # type: ignore[arg-type]
+        )
+        others = await run_in_threadpool(
+            list_cases, ctx, actor, CaseFilter(overdue=False, **base)  # type: ignore[arg-type]
+        )
+    except DomainError as exc:
+        return refused(request, exc, actor)
+    names = await run_in_threadpool(catalogue_names, ctx)
+    return render(
+        request,
+        "pages/inbox.html",
+        actor=actor,
+        items=[*overdue["items"], *others["items"]],
+        total=overdue["total"] + others["total"],
+        names=names,
+        statuses=[s.value for s in CaseStatus],
+        filters={"status": status, "category": category, "department": department, "q": q},
+    )
+
+
+async def _case_page(
+    request: Request, actor: Actor, case_id: int, status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    ctx = ctx_of(request)
+    try:
+        case = await run_in_threadpool(get_case, ctx, actor, case_id)
+    except DomainError as exc:
+        return refused(request, exc, actor)
+    names = await run_in_threadpool(catalogue_names, ctx)
+    return render(
+        request, "pages/staff_case.html", status_code, actor=actor, case=case, names=names,
+        **values,
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, case_id: int) -> Response:
+    actor = await _actor(request)
+    if actor is None:
+        return redirect(request, "/staff/login")
+    return await _case_page(request, actor, case_id, done=request.query_params.get("done"))
+
+
+def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> None:
+    raw_version = _field(form, "version", 12)
+    version = int(raw_version) if raw_version.isdigit() else None
+    if action == "assign":
+        svc.assign_case(ctx, actor, case_id, _field(form, "department", 64), version)
+    elif action == "transfer":
+        svc.transfer_case(
+            ctx, actor, case_id, _field(form, "department", 64), _field(form, "reason"), version
+        )
+    elif action == "start":
+        svc.start_case(ctx, actor, case_id, version)
+    elif action in ("reply", "note"):
+        svc.reply_case(ctx, actor, case_id, _field(form, "message"), action == "reply", version)
+    elif action == "resolve":
+        svc.resolve_case(ctx, actor, case_id, _field(form, "message"), version)
+    elif action == "reject":
+        svc.reject_case(ctx, actor, case_id, _field(form, "reason"), version)
+    elif action == "merge":
+        into = _field(form, "into_case_id", 12)
+        if not into.isdigit():
+            raise ValidationFailed("give the number of the case to merge into")
+        svc.merge_case(ctx, actor, case_id, int(into), version)
+
+
+@router.post("/cases/{case_id}/{action}", response_class=HTMLResponse)
+async def case_action(request: Request, case_id: int, action: str) -> Response:
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return csrf_refused(request)
+    actor = await _actor(request)
+    if actor is None:
+        return redirect(request, "/staff/login")
+    if action not in ACTIONS:
+        return refused(request, ValidationFailed(f"unknown action {action!r}"), actor)
+    try:
+        await run_in_threadpool(_perform, ctx_of(request), actor, case_id, action, form)
+    except DomainError as exc:
+        return await _case_page(request, actor, case_id, exc.status_code, error=exc.message)
+    return redirect(request, f"/staff/cases/{case_id}?done={action}")

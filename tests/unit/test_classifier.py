@@ -1,0 +1,224 @@
+"""The default classifier: learns from whatever rows it is given, in Chinese and English,
+keeps versioned files, refuses a tampered file, and the CLI predicts one line per row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from civicpulse.cli import app
+from civicpulse.domain.errors import ValidationFailed
+from civicpulse.understanding.classifier import (
+    CharNgramClassifier,
+    TextClassifier,
+    TrainingOptions,
+    calibrated_proba,
+    latest_model_path,
+    load_model,
+    save_model,
+)
+from tests.conftest import shared_data
+
+# Small invented examples (written for this test) in both languages.
+PHRASES = {
+    "streetlight": [
+        "路灯不亮", "小区门口路灯坏了", "街灯晚上不亮", "路灯一直闪", "street light out",
+        "streetlight flickering at night", "lamp post dark on Elm St", "路灯损坏需要维修",
+    ],
+    "garbage": [
+        "垃圾没人清运", "垃圾桶满了没人收", "楼下垃圾堆积发臭", "垃圾站臭味很大",
+        "trash not picked up", "missed garbage collection", "overflowing trash can",
+        "bulk item pickup missed",
+    ],
+    "noise": [
+        "工地晚上施工噪音", "楼上装修噪音太大", "广场舞音响太吵", "夜里施工扰民",
+        "loud music at night", "construction noise early morning", "barking dog noise",
+        "neighbours party noise",
+    ],
+}
+
+
+def dataset(copies: int = 4, seed: int = 1) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    texts: list[str] = []
+    labels: list[str] = []
+    for label, phrases in PHRASES.items():
+        for phrase in phrases:
+            for i in range(copies):
+                texts.append(f"{phrase} {rng.choice(['请处理', 'please fix', '', '谢谢'])} {i}")
+                labels.append(label)
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def trained() -> CharNgramClassifier:
+    texts, labels = dataset()
+    return CharNgramClassifier.train(texts, labels)
+
+
+def test_learns_both_languages(trained: CharNgramClassifier) -> None:
+    classifier: TextClassifier = trained
+    got = classifier.predict(["我家门口的路灯不亮了", "the trash was not picked up", "半夜噪音"])
+    assert [p.category for p in got] == ["streetlight", "garbage", "noise"]
+    assert all(0.0 < p.confidence <= 1.0 for p in got)
+    assert classifier.classes == ["garbage", "noise", "streetlight"]
+
+
+def test_confidence_is_a_probability_that_prefers_clear_texts(
+    trained: CharNgramClassifier,
+) -> None:
+    clear, vague = trained.predict(["路灯不亮 street light out", "你好"])
+    assert clear.confidence > vague.confidence
+    assert trained.predict([]) == []
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_fast_calibration_equals_scikit_learn(method: str) -> None:
+    texts, labels = dataset()
+    model = CharNgramClassifier.train(texts, labels, TrainingOptions(calibration=method))
+    probe = ["路灯不亮", "trash", "噪音", "你好", "street light out please fix"]
+    features = model._pipeline[:-1].transform(probe)
+    calibrated = model._pipeline[-1].calibrated_classifiers_[0]
+    ours = calibrated_proba(calibrated, calibrated.estimator.decision_function(features))
+    assert ours == pytest.approx(model._pipeline[-1].predict_proba(features), abs=1e-9)
+
+
+def test_rare_labels_are_left_out_and_listed() -> None:
+    texts, labels = dataset()
+    texts += ["只出现一次的东西", "又一个"]
+    labels += ["rare", "rare"]
+    model = CharNgramClassifier.train(texts, labels, TrainingOptions(min_examples=3))
+    assert "rare" not in model.classes
+    assert model.info.dropped_labels == {"rare": 2}
+
+
+def test_refuses_what_it_cannot_learn_from() -> None:
+    with pytest.raises(ValidationFailed):
+        CharNgramClassifier.train(["a", "b", "c"], ["x", "x", "x"])
+    with pytest.raises(ValidationFailed):
+        CharNgramClassifier.train(["a"], ["x", "y"])
+
+
+def test_versions_saved_side_by_side_and_checked(
+    trained: CharNgramClassifier, tmp_path: Path
+) -> None:
+    first = save_model(trained, directory=tmp_path)
+    second = save_model(trained, directory=tmp_path)
+    assert (first.name, second.name) == ("classifier-v1.pkl", "classifier-v2.pkl")
+    assert latest_model_path(tmp_path) == second
+    meta = json.loads(second.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta["version"] == 2 and meta["classes"] == trained.classes
+    loaded = load_model(second)
+    assert loaded.predict(["路灯不亮"]) == trained.predict(["路灯不亮"])
+    second.write_bytes(second.read_bytes() + b"x")
+    with pytest.raises(ValidationFailed, match="checksum"):
+        load_model(second)
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+CATALOGUE = """
+departments:
+  - {code: lighting, name_en: Street Lighting}
+categories:
+  - {code: streetlight, name_en: Street light out, department: lighting}
+"""
+
+
+def test_cli_train_and_predict_in_input_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIVICPULSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CIVICPULSE_DATABASE_URL", raising=False)
+    texts, labels = dataset()
+    train_file = tmp_path / "train.csv"
+    _write_csv(train_file, [{"内容": t, "类别": c} for t, c in zip(texts, labels, strict=True)])
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["model", "train", str(train_file), "--map", "text=内容", "--map", "category=类别"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "models" / "classifier-v1.pkl").exists()
+
+    # the catalogue knows "streetlight", so its department is given; the others get null
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(CATALOGUE, encoding="utf-8")
+    assert runner.invoke(app, ["categories", "import", str(catalogue)]).exit_code == 0
+
+    rows = [
+        {"id": "1", "msg": "路灯坏了不亮"},
+        {"id": "2", "msg": ""},
+        {"id": "3", "msg": "trash not picked up"},
+    ]
+    predict_file = tmp_path / "new.csv"
+    _write_csv(predict_file, rows)
+    result = runner.invoke(
+        app, ["model", "predict", str(predict_file), "--map", "text=msg", "--format", "jsonl"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["category"] == "streetlight" and lines[0]["department"] == "lighting"
+    assert lines[1]["category"] is None and lines[1]["error"] == "empty text"
+    assert lines[2]["category"] == "garbage" and lines[2]["department"] is None
+    assert isinstance(lines[2]["confidence"], float)
+
+
+def test_cli_reads_json_and_refuses_bad_mappings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIVICPULSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CIVICPULSE_DATABASE_URL", raising=False)
+    texts, labels = dataset()
+    json_file = tmp_path / "train.json"
+    json_file.write_text(
+        json.dumps([{"input": t, "output": c} for t, c in zip(texts, labels, strict=True)]),
+        encoding="utf-8",
+    )
+    out = tmp_path / "m" / "model.pkl"
+    runner = CliRunner()
+    args = ["model", "train", str(json_file), "--map", "text=input", "--map", "category=output"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.exists() and out.with_suffix(".json").exists()
+
+    jsonl = tmp_path / "new.jsonl"
+    jsonl.write_text('{"input": "垃圾没人收"}\nnot json\n', encoding="utf-8")
+    result = runner.invoke(
+        app, ["model", "predict", str(jsonl), "--map", "text=input", "--model", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["category"] == "garbage" and first["department"] is None
+    assert second["category"] is None and second["error"] == "not valid JSON"
+
+    missing = runner.invoke(app, ["model", "train", str(json_file), "--map", "text=input"])
+    assert missing.exit_code == 2 and "category" in missing.output
+    wrong = runner.invoke(
+        app, ["model", "train", str(json_file), "--map", "text=nope", "--map", "category=output"]
+    )
+    assert wrong.exit_code == 2 and "nope" in wrong.output
+
+
+def test_message_board_sample_is_learnt() -> None:
+    """A quick check on real data; the full 5-fold figures are in bench/bench_classify.py."""
+    path = shared_data("gov_message_board", "labelled_messages.csv")
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rng = random.Random(5)
+    rng.shuffle(rows)
+    train, test = rows[:800], rows[800:1000]
+    model = CharNgramClassifier.train([r["text"] for r in train], [r["一级标签"] for r in train])
+    predicted = model.predict([r["text"] for r in test])
+    accuracy = sum(p.category == r["一级标签"] for p, r in zip(predicted, test, strict=True)) / 200
+    assert accuracy > 0.7
