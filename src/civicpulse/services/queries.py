@@ -35,6 +35,10 @@ def _codes(session: Session, model: type[Category] | type[Department]) -> dict[i
     return {row.id: row.code for row in session.execute(select(model.id, model.code))}
 
 
+#: states in which a case waits for the dispatcher to route it
+TRIAGE_STATES = (CaseStatus.SUBMITTED.value, CaseStatus.CONTESTED.value)
+
+
 @dataclass
 class CaseFilter:
     status: str | None = None
@@ -42,6 +46,7 @@ class CaseFilter:
     category: str | None = None
     overdue: bool | None = None
     q: str | None = None
+    triage: bool = False  # the dispatcher's queue: waiting for routing, oldest first
     page: int = 1
     page_size: int = 50
 
@@ -106,9 +111,16 @@ def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
             pattern = f"%{f.q}%"
             matching_voices = select(Voice.case_id).where(Voice.text.like(pattern))
             q = q.where(or_(Case.title.like(pattern), Case.id.in_(matching_voices)))
+        order: tuple[Any, ...]
+        if f.triage:
+            # what nobody has routed yet: uncategorised first, then the longest waiting
+            q = q.where(Case.status.in_(TRIAGE_STATES))
+            order = (Case.category_id.is_not(None), Case.id)
+        else:
+            order = (Case.id.desc(),)
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = s.scalars(
-            q.order_by(Case.id.desc()).offset((f.page - 1) * f.page_size).limit(f.page_size)
+            q.order_by(*order).offset((f.page - 1) * f.page_size).limit(f.page_size)
         ).all()
         return {
             "total": total,

@@ -101,6 +101,24 @@ async def inbox(
     department: str = Query("", max_length=64),
     q: str = Query("", max_length=200),
 ) -> Response:
+    """The cases the staff member may see, overdue first."""
+    return await _case_table(request, status, category, department, q, triage=False)
+
+
+@router.get("/triage", response_class=HTMLResponse)
+async def triage(
+    request: Request,
+    category: str = Query("", max_length=64),
+    department: str = Query("", max_length=64),
+    q: str = Query("", max_length=200),
+) -> Response:
+    """The dispatcher's queue: cases nobody has routed yet, uncategorised and oldest first."""
+    return await _case_table(request, "", category, department, q, triage=True)
+
+
+async def _case_table(
+    request: Request, status: str, category: str, department: str, q: str, *, triage: bool
+) -> Response:
     actor = await _actor(request)
     if actor is None:
         return redirect(request, "/staff/login")
@@ -112,12 +130,20 @@ async def inbox(
         q=q or None, page_size=200,
     )
     try:
-        overdue = await run_in_threadpool(
-            list_cases, ctx, actor, CaseFilter(overdue=True, **base)  # type: ignore[arg-type]
-        )
-        others = await run_in_threadpool(
-            list_cases, ctx, actor, CaseFilter(overdue=False, **base)  # type: ignore[arg-type]
-        )
+        if triage:
+            waiting = await run_in_threadpool(
+                list_cases, ctx, actor, CaseFilter(triage=True, **base)  # type: ignore[arg-type]
+            )
+            items, total = waiting["items"], waiting["total"]
+        else:
+            overdue = await run_in_threadpool(
+                list_cases, ctx, actor, CaseFilter(overdue=True, **base)  # type: ignore[arg-type]
+            )
+            others = await run_in_threadpool(
+                list_cases, ctx, actor, CaseFilter(overdue=False, **base)  # type: ignore[arg-type]
+            )
+            items = [*overdue["items"], *others["items"]]
+            total = overdue["total"] + others["total"]
     except DomainError as exc:
         return refused(request, exc, actor)
     names = await run_in_threadpool(catalogue_names, ctx)
@@ -125,11 +151,12 @@ async def inbox(
         request,
         "pages/inbox.html",
         actor=actor,
-        items=[*overdue["items"], *others["items"]],
-        total=overdue["total"] + others["total"],
+        items=items,
+        total=total,
         names=names,
         statuses=[s.value for s in CaseStatus],
         filters={"status": status, "category": category, "department": department, "q": q},
+        triage=triage,
     )
 
 

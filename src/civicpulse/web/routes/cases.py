@@ -41,6 +41,9 @@ def cases_list(
     category: str | None = Query(None, max_length=64),
     overdue: bool | None = None,
     q: str | None = Query(None, max_length=200),
+    triage: bool = Query(
+        False, description="Only cases waiting for routing, uncategorised and oldest first."
+    ),
     page: int = Query(1, ge=1, le=1_000_000),
     page_size: int = Query(50, ge=1, le=500),
     ctx: Context = Depends(get_ctx),
@@ -56,6 +59,7 @@ def cases_list(
             category=category,
             overdue=overdue,
             q=q,
+            triage=triage,
             page=page,
             page_size=page_size,
         ),
