@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         65536, ge=8, description="argon2 memory cost; lower only for tests on small machines."
     )
     password_hash_time_cost: int = Field(3, ge=1, description="argon2 iterations.")
+    classifier_min_confidence: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="A voice without a category takes the model's category only at or above "
+        "this confidence; below it, it waits for the dispatcher with the suggestion shown.",
+    )
     token_ttl_hours: int = Field(12, ge=1, description="Lifetime of a staff bearer token.")
     public_rate_limit_per_minute: int = Field(
         60, ge=1, description="Requests per minute per client address on public endpoints."

@@ -15,9 +15,10 @@ from typing import Any
 import typer
 
 from civicpulse.channels.tabular import open_table
-from civicpulse.cli.common import refusals_to_exit
+from civicpulse.cli.common import context, refusals_to_exit
 from civicpulse.cli.importing import parse_mapping
 from civicpulse.domain.errors import ValidationFailed
+from civicpulse.services.classification import train_from_cases
 from civicpulse.settings import Settings
 from civicpulse.understanding.classifier import (
     CharNgramClassifier,
@@ -147,6 +148,21 @@ def train(
         shown = ", ".join(f"{k} ({v})" for k, v in list(info.dropped_labels.items())[:10])
         typer.echo(f"  left out    {len(info.dropped_labels)} rare categories: {shown}")
     typer.echo(f"  trained in  {info.training_seconds:.1f} s")
+
+
+@model.command("train-from-cases")
+@refusals_to_exit
+def train_from_cases_command(
+    min_examples: int = typer.Option(
+        TrainingOptions.min_examples, min=2, help="Leave out categories with fewer cases."
+    ),
+) -> None:
+    """Train a new model version from this city's categorised cases.
+
+    Running servers pick the new version up within half a minute; intake never waits.
+    """
+    path = train_from_cases(context(), min_examples)
+    typer.echo(f"model written to {path}")
 
 
 @model.command("predict")

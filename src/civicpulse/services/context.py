@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from civicpulse.domain.roles import Actor
+from civicpulse.services.classification import ModelHolder
 from civicpulse.services.group_commit import GroupCommitter
 from civicpulse.services.routing import RouteCache
 from civicpulse.services.ttl_cache import TtlCache
@@ -30,7 +31,16 @@ class Context:
     #: integration actors by API-key hash; see services.staff.actor_for_api_key
     api_keys: TtlCache[str, Actor] = field(default_factory=lambda: TtlCache(API_KEY_CACHE_SECONDS))
     _writer: GroupCommitter | None = field(default=None, repr=False)
+    _models: ModelHolder | None = field(default=None, repr=False)
     _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def models(self) -> ModelHolder:
+        """The classifier models of this installation, loaded on first use."""
+        with self._writer_lock:
+            if self._models is None:
+                self._models = ModelHolder(self.settings.data_dir / "models")
+            return self._models
 
     @property
     def writer(self) -> GroupCommitter:

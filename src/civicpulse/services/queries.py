@@ -182,6 +182,15 @@ def get_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
                     "external_id": voice.external_id,
                     "location": _loc(voice.lat, voice.lon),
                     "attributes": voice.attributes,
+                    "suggestion": (
+                        {
+                            "category": voice.suggested_category,
+                            "confidence": voice.suggestion_confidence,
+                            "model_version": voice.model_version,
+                        }
+                        if voice.suggested_category
+                        else None
+                    ),
                     "contact": (
                         {
                             "name": contact.name,

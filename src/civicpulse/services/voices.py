@@ -23,6 +23,7 @@ from civicpulse.domain.roles import Actor
 from civicpulse.domain.tracking import new_tracking_code
 from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.audit import append_audit
+from civicpulse.services.classification import Suggestion, suggest
 from civicpulse.services.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
 from civicpulse.services.queries import case_labels
@@ -58,6 +59,8 @@ class VoiceInput:
     external_id: str | None = None
     occurred_at: datetime | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: the classifier's view, filled in at intake when no category was given
+    suggestion: Suggestion | None = None
 
 
 @dataclass
@@ -161,6 +164,8 @@ def start_submission(
     validate_voice(v)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise ValidationFailed("Idempotency-Key must be 1–200 characters")
+    if v.category is None and v.suggestion is None:
+        v.suggestion = suggest(ctx, v.text)  # CPU work, kept out of the writer thread
 
     def write(session: Session) -> SubmitResult:
         previous = _find_existing(session, v, idempotency_key)
@@ -260,7 +265,17 @@ def _insert(
     fraction of the ORM's unit of work here, and nothing else needs these rows as objects.
     """
     now = ctx.now()
-    route: Route = ctx.routes.table(session, v.category).route(v.category, v.lat, v.lon)
+    table = ctx.routes.table(session, v.category)
+    category, applied = v.category, False
+    hint = v.suggestion
+    if (
+        category is None
+        and hint is not None
+        and hint.confidence >= ctx.settings.classifier_min_confidence
+        and table.knows(hint.category)
+    ):
+        category, applied = hint.category, True
+    route: Route = table.route(category, v.lat, v.lon)
     language = v.language or detect_language(v.text)
     deadlines = compute_deadlines(now, route.first_response_hours, route.resolution_hours)
     status = opening_status(route)
@@ -303,6 +318,9 @@ def _insert(
             external_id=v.external_id,
             idempotency_key=idempotency_key,
             attributes=v.attributes,
+            suggested_category=hint.category if hint else None,
+            suggestion_confidence=hint.confidence if hint else None,
+            model_version=hint.model_version if hint else None,
             occurred_at=v.occurred_at,
             received_at=now,
         ),
@@ -327,6 +345,25 @@ def _insert(
         now=now,
     )
     conn.execute(_statements().event, events)
+    if hint is not None:
+        outcome = "applied" if applied else "below the threshold: left for the dispatcher"
+        conn.execute(
+            _statements().event,
+            {
+                "case_id": case_id,
+                "kind": "classified",
+                "actor": f"system:model-v{hint.model_version}",
+                "public": False,
+                "message": f"suggested {hint.category} ({hint.confidence:.2f}); {outcome}",
+                "data": {
+                    "category": hint.category,
+                    "confidence": hint.confidence,
+                    "model_version": hint.model_version,
+                    "applied": applied,
+                },
+                "created_at": now,
+            },
+        )
     if route.department_id:
         notify_department(
             session,

@@ -190,6 +190,11 @@ class Voice(Base):
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # what the classifier said when the voice arrived without a category (kept even when
+    # below the confidence threshold, so the dispatcher sees the suggestion)
+    suggested_category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    suggestion_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

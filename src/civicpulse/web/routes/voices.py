@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.roles import Actor
+from civicpulse.services.classification import suggest
 from civicpulse.services.context import Context
 from civicpulse.services.voices import Contact, VoiceInput, start_submission
 from civicpulse.web.deps import get_ctx, public_caller
@@ -31,6 +33,8 @@ async def post_voice(
     integration = await public_caller(request)
     actor = integration or Actor(kind="resident", name="anonymous")
     channel = body.channel or ("api" if integration else "web")
+    # the classifier is CPU work: run it on a worker thread, not on the event loop
+    suggestion = None if body.category else await run_in_threadpool(suggest, ctx, body.text)
     pending = start_submission(
         ctx,
         actor,
@@ -47,6 +51,7 @@ async def post_voice(
             external_id=body.external_id,
             occurred_at=body.occurred_at,
             attributes=body.attributes,
+            suggestion=suggestion,
         ),
         idempotency_key=idempotency_key,
     )
