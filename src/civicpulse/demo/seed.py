@@ -9,6 +9,7 @@ weeks, in time order across all cases.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 import secrets
@@ -41,6 +42,7 @@ from civicpulse.services.cases import (
     verify_resolution,
 )
 from civicpulse.services.catalogue import get_department_id, import_catalogue, load_catalogue_text
+from civicpulse.services.classification import train_from_cases
 from civicpulse.services.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.staff import add_api_key, add_user
@@ -195,6 +197,9 @@ def seed_demo(
         # verification windows that ran out close, as a running city would show them
         clock.now = now
         run_deadlines(sctx, limit=max(1000, len(picked) * 2))
+        # a first model from the demo's own history, so new reports get a category
+        with contextlib.suppress(ValidationFailed):
+            train_from_cases(sctx)
         _mark_complete(sctx)
     finally:
         sctx.close()
