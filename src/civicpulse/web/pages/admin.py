@@ -21,6 +21,7 @@ from civicpulse.web.pages.common import (
     csrf_ok,
     csrf_refused,
     ctx_of,
+    form_text,
     redirect,
     refused,
     render,
@@ -60,13 +61,7 @@ async def admin_home(request: Request) -> Response:
 
 
 def _text(form: Any, name: str, limit: int = 500) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be text")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters")
-    return value
+    return form_text(form, name, limit)
 
 
 async def _upload(form: Any, name: str) -> str:

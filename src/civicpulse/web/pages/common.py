@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from civicpulse.domain.errors import DomainError, NotAuthenticated
+from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.services.context import Context
 from civicpulse.services.staff import actor_for_token
@@ -202,3 +202,14 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(staff.router)
     app.include_router(admin.router)
     app.add_middleware(SecurityHeaders)
+
+
+def form_text(form: Any, name: str, limit: int) -> str:
+    """A text field of a submitted form, trimmed; refused if it is a file or too long."""
+    value = form.get(name, "")
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be text")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationFailed(f"{name} must be at most {limit} characters")
+    return value

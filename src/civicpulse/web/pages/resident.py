@@ -24,6 +24,7 @@ from civicpulse.web.pages.common import (
     csrf_ok,
     csrf_refused,
     ctx_of,
+    form_text,
     redirect,
     render,
 )
@@ -32,13 +33,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _text(form: Any, name: str, limit: int = 8000) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be text")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters")
-    return value
+    return form_text(form, name, limit)
 
 
 def _coordinate(form: Any, name: str) -> float | None:

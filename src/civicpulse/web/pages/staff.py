@@ -25,6 +25,7 @@ from civicpulse.web.pages.common import (
     csrf_ok,
     csrf_refused,
     ctx_of,
+    form_text,
     redirect,
     refused,
     render,
@@ -37,13 +38,7 @@ ACTIONS = ("assign", "transfer", "start", "reply", "note", "resolve", "reject", 
 
 
 def _field(form: Any, name: str, limit: int = 4000) -> str:
-    value = form.get(name, "")
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be text")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters")
-    return value
+    return form_text(form, name, limit)
 
 
 @router.get("/login", response_class=HTMLResponse)
