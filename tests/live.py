@@ -24,6 +24,8 @@ def free_port() -> int:
 
 def cli_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPULSE_")}
+    # league tables are cached a minute in production; tests check them right after acting
+    env["CIVICPULSE_PUBLIC_AGGREGATE_CACHE_SECONDS"] = "0"
     env.update(CIVICPULSE_DATABASE_URL=db_url, CIVICPULSE_DATA_DIR=str(data_dir), **extra)
     return env
 

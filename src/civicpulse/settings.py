@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="A voice without a category takes the model's category only at or above "
         "this confidence; below it, it waits for the dispatcher with the suggestion shown.",
     )
+    public_aggregate_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="Public league tables are recomputed at most this often per process "
+        "(0: every request); they read the whole history, which is slow on large cities.",
+    )
     token_ttl_hours: int = Field(12, ge=1, description="Lifetime of a staff bearer token.")
     public_rate_limit_per_minute: int = Field(
         60, ge=1, description="Requests per minute per client address on public endpoints."

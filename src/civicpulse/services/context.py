@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from civicpulse.domain.roles import Actor
 from civicpulse.services.classification import ModelHolder
@@ -31,8 +32,17 @@ class Context:
     #: integration actors by API-key hash; see services.staff.actor_for_api_key
     api_keys: TtlCache[str, Actor] = field(default_factory=lambda: TtlCache(API_KEY_CACHE_SECONDS))
     _writer: GroupCommitter | None = field(default=None, repr=False)
+    _aggregates: TtlCache[Any, Any] | None = field(default=None, repr=False)
     _models: ModelHolder | None = field(default=None, repr=False)
     _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def aggregates(self) -> TtlCache[Any, Any]:
+        """Published aggregates (league tables); see services.scorecards.published_scorecards."""
+        with self._writer_lock:
+            if self._aggregates is None:
+                self._aggregates = TtlCache(self.settings.public_aggregate_cache_seconds)
+            return self._aggregates
 
     @property
     def models(self) -> ModelHolder:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.workflow import CaseStatus
@@ -57,16 +57,21 @@ def public_overview(ctx: Context, weeks: int = 12) -> Overview:
             CaseStatus.CONFIRMED.value, CaseStatus.UNVERIFIED.value, CaseStatus.REJECTED.value,
             CaseStatus.MERGED.value, CaseStatus.RESOLVED.value,
         }
-        rows = s.execute(select(Case.created_at, Case.status).where(Case.created_at >= first))
-        for created, status in rows:
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=now.tzinfo)
-            i = (created - first).days // 7
+        # counted in the database: which week each case falls in, open or closed
+        week = case(
+            *[(Case.created_at >= starts[i], i) for i in reversed(range(weeks))], else_=-1
+        ).label("week")
+        is_closed = Case.status.in_(sorted(closed)).label("is_closed")
+        marked = select(week, is_closed).where(Case.created_at >= first).subquery()
+        counted = select(marked.c.week, marked.c.is_closed, func.count()).group_by(
+            marked.c.week, marked.c.is_closed
+        )
+        for i, was_closed, n in s.execute(counted):
             if 0 <= i < weeks:
-                if status in closed:
-                    closed_per_week[i] += 1
+                if was_closed:
+                    closed_per_week[i] += int(n)
                 else:
-                    open_per_week[i] += 1
+                    open_per_week[i] += int(n)
     ranked = sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0]))
     return Overview(
         by_category=ranked,

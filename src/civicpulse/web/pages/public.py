@@ -18,7 +18,7 @@ from civicpulse.services.public_views import (
     public_map,
     public_overview,
 )
-from civicpulse.services.scorecards import department_scorecards
+from civicpulse.services.scorecards import published_scorecards
 from civicpulse.web.deps import limit_public
 from civicpulse.web.pages.charts import horizontal_bars, project_map, stacked_columns
 from civicpulse.web.pages.common import choose_language, ctx_of, refused, render, session_actor
@@ -107,7 +107,7 @@ async def case_page(request: Request, case_id: int) -> HTMLResponse:
 async def league(request: Request) -> HTMLResponse:
     limit_public(request)
     ctx = ctx_of(request)
-    rows = await run_in_threadpool(department_scorecards, ctx, None, None)
+    rows = await run_in_threadpool(published_scorecards, ctx, None, None)
     names = await run_in_threadpool(catalogue_names, ctx)
 
     def rank(row: object) -> tuple[float, float, str]:

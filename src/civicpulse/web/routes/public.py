@@ -16,7 +16,7 @@ from civicpulse.domain.roles import RESIDENT
 from civicpulse.services.cases import contest_rejection, verify_resolution
 from civicpulse.services.context import Context
 from civicpulse.services.queries import track_case
-from civicpulse.services.scorecards import department_scorecards
+from civicpulse.services.scorecards import published_scorecards
 from civicpulse.services.staff import login
 from civicpulse.web.deps import get_ctx, limit_public
 from civicpulse.web.schemas import ActionOut, ContestIn, ScorecardOut, TokenOut, VerificationIn
@@ -77,4 +77,4 @@ def scorecard(
             raise ValidationFailed(f"{name} needs a time zone, e.g. 2026-01-01T00:00:00Z")
     if since and until and since >= until:
         raise ValidationFailed("since must be before until")
-    return [ScorecardOut(**vars(row)) for row in department_scorecards(ctx, since, until)]
+    return [ScorecardOut(**vars(row)) for row in published_scorecards(ctx, since, until)]
