@@ -35,6 +35,18 @@ def _week_start(at: datetime) -> datetime:
     return day - timedelta(days=day.weekday())
 
 
+def published_overview(ctx: Context) -> Overview:
+    """The home page's figures, recomputed at most every
+    ``public_aggregate_cache_seconds`` per process: three scans of every case each time."""
+    if ctx.settings.public_aggregate_cache_seconds <= 0:
+        return public_overview(ctx)
+    overview: Overview | None = ctx.aggregates.get("overview")
+    if overview is None:
+        overview = public_overview(ctx)
+        ctx.aggregates.put("overview", overview)
+    return overview
+
+
 def public_overview(ctx: Context, weeks: int = 12) -> Overview:
     """Counts by category and status, and new cases per week (still open vs closed since)."""
     now = ctx.now()

@@ -16,7 +16,7 @@ from civicpulse.services.public_views import (
     public_case,
     public_cases,
     public_map,
-    public_overview,
+    published_overview,
 )
 from civicpulse.services.scorecards import published_scorecards
 from civicpulse.web.deps import limit_public
@@ -37,7 +37,7 @@ def _name(names: dict[str, dict[str, str]], code: str | None, lang: str) -> str:
 async def home(request: Request) -> HTMLResponse:
     limit_public(request)
     ctx = ctx_of(request)
-    overview = await run_in_threadpool(public_overview, ctx)
+    overview = await run_in_threadpool(published_overview, ctx)
     names = await run_in_threadpool(catalogue_names, ctx)
     lang = choose_language(request)
     cat_items = [
