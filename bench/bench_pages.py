@@ -46,7 +46,7 @@ from sqlalchemy import create_engine, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_import import MAPPING, SOURCE
-from bench_voices import BIN, fresh_database, worker_rss
+from bench_voices import BIN, WRK_REPORT, fresh_database, worker_rss
 from civicpulse.demo.sources import BOSTON_REASONS, BOSTON_TYPES
 from civicpulse.storage.tables import Case
 
@@ -62,17 +62,7 @@ request = function()
   i = i + 1
   return wrk.format("GET", paths[(i %% #paths) + 1])
 end
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout + summary.errors.status
-  io.write(string.format(
-    'RESULT {"requests":%%d,"duration_s":%%.3f,"errors":%%d,"non2xx":%%d,' ..
-    '"p50_ms":%%.1f,"p95_ms":%%.1f,"p99_ms":%%.1f,"max_ms":%%.1f}\n',
-    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
-end
-"""
+""" + WRK_REPORT
 
 
 def boston_category(row: dict[str, str]) -> str:

@@ -39,6 +39,20 @@ PG_ADMIN = os.environ.get(
 )
 BIN = Path(sys.executable).parent / "civicpulse"
 
+#: wrk's closing report as one JSON line after "RESULT "; appended to every bench's script
+WRK_REPORT = r"""
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write +
+    summary.errors.timeout + summary.errors.status
+  io.write(string.format(
+    'RESULT {"requests":%%d,"duration_s":%%.3f,"errors":%%d,"non2xx":%%d,' ..
+    '"p50_ms":%%.2f,"p90_ms":%%.2f,"p95_ms":%%.2f,"p99_ms":%%.2f,"max_ms":%%.2f}\n',
+    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
 LUA = r"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -51,17 +65,7 @@ request = function()
     '"contact":{"name":"Resident ' .. n .. '","phone":"555-0100"}}'
   return wrk.format(nil, "/api/v1/voices", nil, body)
 end
-done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write +
-    summary.errors.timeout + summary.errors.status
-  io.write(string.format(
-    'RESULT {"requests":%%d,"duration_s":%%.3f,"errors":%%d,"non2xx":%%d,' ..
-    '"p50_ms":%%.2f,"p90_ms":%%.2f,"p99_ms":%%.2f,"max_ms":%%.2f}\n',
-    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
-end
-"""
+""" + WRK_REPORT
 
 
 def fresh_database(backend: str, workdir: Path) -> str:
