@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -198,6 +199,24 @@ class Voice(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class VoicePhoto(Base):
+    """A resident's photo, re-encoded on arrival so no EXIF (GPS, camera, owner) survives.
+
+    Kept in the database, in the voice's own transaction, so an accepted photo is never lost
+    and a backup of the database is a backup of everything. Shown to staff and to the holder
+    of the tracking code only: a photo can show faces and number plates."""
+
+    __tablename__ = "voice_photos"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ResidentContact(Base):
