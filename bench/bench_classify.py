@@ -1,7 +1,7 @@
 """Accuracy, calibration and speed of the default classifier on real data in ../shared/data.
 
     .venv/bin/python bench/bench_classify.py                 # everything
-    .venv/bin/python bench/bench_classify.py --task gov      # or boston, cfpb, speed
+    .venv/bin/python bench/bench_classify.py --task gov      # or boston, cfpb, speed, lang
 
 gov     gov_message_board/labelled_messages.csv, 7 level-1 categories, stratified 5-fold CV:
         macro-F1 per fold, per-class precision/recall/F1 over all folds' predictions.
@@ -11,6 +11,9 @@ boston  boston311 requests: department and type from case_title alone, trained o
 cfpb    cfpb/complaints_train.json, 5 products, stratified 5-fold CV macro-F1.
 speed   training time on the 49,914 Boston titles (type, the hardest label set), and
         classification throughput on one core, in batches and one voice at a time.
+lang    understanding/language.py on texts whose language is known from their source
+        (message board: zh; Boston, SF, FixMyStreet, CFPB, four Pol.is talks: en; vTaiwan: zh;
+        Austria's climate talks: German, so "other"); agreement and µs per text.
 
 Nothing here is copied into the product: the classifier learns from the rows it is given.
 """
@@ -25,9 +28,13 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from civicpulse.understanding.classifier import CharNgramClassifier, TrainingOptions
+
+OPTIONS = TrainingOptions()
+"""What every task trains with; --linear-model and --max-chars change it."""
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -58,7 +65,7 @@ def cross_validate(
         texts, labels
     ):
         model = CharNgramClassifier.train(
-            [texts[i] for i in train_idx], [labels[i] for i in train_idx]
+            [texts[i] for i in train_idx], [labels[i] for i in train_idx], OPTIONS
         )
         train_s.append(model.info.training_seconds)
         got = model.predict([texts[i] for i in test_idx])
@@ -124,7 +131,7 @@ def task_boston() -> None:
     print(f"boston311: {len(train):,} train (Jul–Oct), {len(test):,} test (Nov)")
     for label in ("department", "type"):
         model = CharNgramClassifier.train(
-            [r["case_title"] for r in train], [r[label] for r in train]
+            [r["case_title"] for r in train], [r[label] for r in train], OPTIONS
         )
         got = model.predict([r["case_title"] for r in test])
         right = [p.category == r[label] for p, r in zip(got, test, strict=True)]
@@ -148,7 +155,7 @@ def task_speed() -> None:
     rows = _boston_rows()
     titles = [r["case_title"] for r in rows]
     started = time.perf_counter()
-    model = CharNgramClassifier.train(titles, [r["type"] for r in rows], TrainingOptions())
+    model = CharNgramClassifier.train(titles, [r["type"] for r in rows], OPTIONS)
     print(f"training on {len(titles):,} Boston titles (type, {len(model.classes)} classes): "
           f"{time.perf_counter() - started:.1f} s wall")
 
@@ -157,7 +164,7 @@ def task_speed() -> None:
         gov = list(csv.DictReader(f))
     gov_texts = [r["text"] for r in gov]
     started = time.perf_counter()
-    gov_model = CharNgramClassifier.train(gov_texts, [r["一级标签"] for r in gov])
+    gov_model = CharNgramClassifier.train(gov_texts, [r["一级标签"] for r in gov], OPTIONS)
     print(f"training on {len(gov):,} message-board messages: "
           f"{time.perf_counter() - started:.1f} s wall")
     mean_chars = statistics.mean(len(t) for t in gov_texts)
@@ -181,13 +188,66 @@ def task_speed() -> None:
               f"p50 {p50:.2f} ms, p95 {p95:.2f} ms")
 
 
-TASKS = {"gov": task_gov, "boston": task_boston, "cfpb": task_cfpb, "speed": task_speed}
+def _polis_comments(name: str) -> list[str]:
+    folder = _need(DATA / "polis" / "opendata")
+    texts: list[str] = []
+    for path in sorted(folder.glob(f"{name}/comments.csv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            texts += [r["comment-body"] for r in csv.DictReader(f) if r["comment-body"].strip()]
+    return texts
+
+
+def task_lang() -> None:
+    from collections import Counter
+
+    from civicpulse.understanding.language import detect_language
+
+    with _need(DATA / "gov_message_board" / "labelled_messages.csv").open(encoding="utf-8") as f:
+        gov = [r["text"] for r in csv.DictReader(f)]
+    with _need(DATA / "sf311" / "encampments_transformed.csv").open(encoding="utf-8") as f:
+        sf = [r["text"] for r in csv.DictReader(f) if r["text"].strip()]
+    fms = json.loads(_need(DATA / "fixmystreet_cambridge" / "fixed.json").read_text("utf-8"))
+    cfpb = json.loads(_need(DATA / "cfpb" / "complaints_train.json").read_text("utf-8"))
+    english_talks = ("15-per-hour-seattle", "brexit-consensus", "canadian-electoral-reform",
+                     "london.youth.policing")
+    sources: list[tuple[str, str, list[str]]] = [
+        ("message board", "zh", gov),
+        ("Boston titles", "en", [r["case_title"] for r in _boston_rows()]),
+        ("SF 311 descriptions", "en", sf),
+        ("FixMyStreet titles", "en", [r["title"] for r in fms["reports"]]),
+        ("CFPB narratives", "en", [str(i["input"]) for i in cfpb]),
+        ("Pol.is, 4 English talks", "en", [t for n in english_talks for t in _polis_comments(n)]),
+        ("Pol.is vTaiwan (Chinese)", "zh", _polis_comments("vtaiwan.uberx")),
+        ("Pol.is Austria climate (German)", "other", _polis_comments("austria-climate*")),
+    ]
+    print("| source | texts | expected | zh | en | other | agreement | µs per text |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, expected, texts in sources:
+        started = time.perf_counter()
+        got = Counter(detect_language(t) for t in texts)
+        each_us = (time.perf_counter() - started) / len(texts) * 1e6
+        print(f"| {name} | {len(texts):,} | {expected} | {got['zh']:,} | {got['en']:,} "
+              f"| {got['other']:,} | {got[expected] / len(texts):.4f} | {each_us:.1f} |")
+
+
+TASKS = {
+    "gov": task_gov,
+    "boston": task_boston,
+    "cfpb": task_cfpb,
+    "speed": task_speed,
+    "lang": task_lang,
+}
 
 
 def main() -> None:
+    global OPTIONS
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--task", choices=[*TASKS, "all"], default="all")
+    parser.add_argument("--linear-model", choices=["nb-svm", "svm"], default=OPTIONS.linear_model)
+    parser.add_argument("--max-chars", type=int, default=None)
     args = parser.parse_args()
+    OPTIONS = replace(OPTIONS, linear_model=args.linear_model, max_chars=args.max_chars)
+    print(f"options: {OPTIONS}")
     for name, task in TASKS.items():
         if args.task in (name, "all"):
             print(f"\n=== {name} ===", flush=True)

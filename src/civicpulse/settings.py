@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,30 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Larger request bodies are refused with 413."
     )
+    photo_max_bytes: int = Field(
+        8_000_000, ge=10_000, description="Largest photo a resident may attach, in bytes."
+    )
+    photo_max_pixels: int = Field(
+        40_000_000,
+        ge=10_000,
+        description="Largest photo in pixels (width × height); refuses decompression bombs.",
+    )
+    photo_max_side: int = Field(
+        2048, ge=64, description="Stored photos are scaled down to this many pixels per side."
+    )
+    map_tile_url: str | None = Field(
+        None,
+        description="Optional base-map tiles for the public map, e.g. "
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty draws the areas only (offline).",
+    )
+    map_tile_attribution: str = Field(
+        "", description="Credit line the tile provider requires, shown under the public map."
+    )
+    open_data_refresh_seconds: float = Field(
+        900,
+        ge=0,
+        description="Open-data downloads are rewritten at most this often (0: every download).",
+    )
     scorecard_min_sample: int = Field(
         5,
         ge=1,
@@ -88,10 +112,56 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(
         30.0, gt=0, description="First retry delay; it doubles after each failure."
     )
+    open311_jurisdiction_id: str | None = Field(
+        None,
+        description="When set, every Open311 call must name this jurisdiction_id (an endpoint "
+        "serving several jurisdictions); empty accepts calls without one.",
+    )
     shared_data_dir: Path = Field(
         Path("../shared/data"),
         description="Real city data used by `civicpulse demo` when present.",
     )
+    match_auto_merge: bool = Field(
+        False,
+        description="Merge a new voice's case into the open case about the same problem at "
+        "intake (staff can undo it); off, the match is only proposed to staff.",
+    )
+    match_radius_metres: float = Field(
+        300.0, gt=0, description="Two voices further apart than this are different problems."
+    )
+    match_window_days: float = Field(
+        30.0, gt=0, description="Two voices further apart in time than this are not matched."
+    )
+    match_threshold: float = Field(
+        0.30,
+        gt=0,
+        description="Score (text similarity plus place and category evidence) at which a "
+        "new voice is called the same problem as an open case.",
+    )
+    urgency_rules_file: Path | None = Field(
+        None,
+        description="JSON or YAML list of urgency rules {code, reason, weight, patterns} "
+        "replacing the built-in ones.",
+    )
+    topic_min_similarity: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="A voice joins the topic of its most similar earlier voice at or above "
+        "this text similarity (headline or whole text), else it starts a new topic.",
+    )
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        """A wrong tile template would silently draw an empty map; refuse it at start-up."""
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")) or not all(
+            part in value for part in ("{z}", "{x}", "{y}")
+        ):
+            raise ValueError("must be an http(s) URL containing {z}, {x} and {y}")
+        return value
 
     def resolved_database_url(self) -> str:
         """The URL to connect to: explicit, else the embedded SQLite file."""

@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser.conftest import AXE
 from tests.city import PASSWORD
+from tests.unit.test_photos import jpeg_with_exif
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +42,13 @@ def test_resident_to_league_table_story(browser: Any, site: str, artifacts: Path
     resident.fill("#text", "我家楼下的路面有一个很深的坑，晚上骑车很危险。")
     resident.fill("#title", "楼下路面深坑")
     resident.fill("#address", "幸福路 12 号")
+    resident.click("#map-pick", position={"x": 150, "y": 120})  # script fills in the place
+    assert 30.0 < float(resident.input_value("#lat")) < 30.1
+    assert 120.0 < float(resident.input_value("#lon")) < 120.1
+    assert resident.url == f"{site}/report"  # the click did not send the form
+    resident.set_input_files(
+        "#photo", files=[{"name": "坑.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_exif()}]
+    )
     resident.fill("#contact_email", "resident@example.test")
     resident.check("#consent")
     shot(resident, artifacts, "01-resident-form-zh")
@@ -51,11 +59,13 @@ def test_resident_to_league_table_story(browser: Any, site: str, artifacts: Path
     resident.click("main a.button")
     resident.wait_for_url(f"{site}/track/{code}")
     assert "已提交" in resident.inner_text("main")
+    assert resident.eval_on_selector(".photos img", "img => img.naturalWidth") == 400
     shot(resident, artifacts, "03-resident-status-submitted")
 
     dispatcher = staff_page(browser, site, "dispatch")
     shot(dispatcher, artifacts, "04-dispatcher-inbox")
     dispatcher.click("text=楼下路面深坑")
+    assert dispatcher.eval_on_selector(".photos img", "img => img.naturalWidth") == 400
     dispatcher.select_option("#department", "roads")
     dispatcher.click("form[action$='/assign'] button")
     dispatcher.wait_for_url(re.compile(r".*done=assign"))
@@ -121,7 +131,7 @@ def test_public_and_resident_pages_pass_axe(browser: Any, site: str) -> None:
     page = context.new_page()
     problems: dict[str, list[str]] = {}
     paths = ("/", "/report", "/track", f"/track/{code}", "/cases", "/cases/1", "/league", "/map",
-             "/staff/login")
+             "/data", "/staff/login")
     for path in paths:
         for lang in ("en", "zh"):
             page.goto(f"{site}{path}?lang={lang}")

@@ -58,3 +58,30 @@ def post_as_non_admin(city: City) -> int:
         "/staff/admin/department",
         data={"csrf_token": token, "code": "evil", "name_en": "Evil"},
     ).status_code
+
+
+def test_admin_sets_keeps_and_clears_extra_fields(city: City) -> None:
+    from civicpulse.services.catalogue import export_catalogue
+
+    def fields_of(code: str) -> list[dict[str, object]]:
+        cats = export_catalogue(city.ctx)["categories"]
+        return next(c["extra_fields"] for c in cats if c["code"] == code)
+
+    staff_login(city, "admin")
+    question = [{"code": "depth", "datatype": "singlevaluelist", "required": True,
+                 "values": ["shallow", "deep"]}]
+    assert post(city, "category", code="hole", name_en="Hole", department="roads",
+                extra_fields=json.dumps(question), active="yes") == 303
+    assert [f["code"] for f in fields_of("hole")] == ["depth"]
+    assert "depth" in city.client.get("/staff/admin").text
+    # saving the category again without the field keeps the questions
+    assert post(city, "category", code="hole", name_en="Deep hole", active="yes") == 303
+    assert [f["code"] for f in fields_of("hole")] == ["depth"]
+    # a bad definition is refused and changes nothing
+    bad = json.dumps([{"code": "x", "datatype": "colour"}])
+    assert post(city, "category", code="hole", name_en="Hole", extra_fields=bad) == 422
+    assert post(city, "category", code="hole", name_en="Hole", extra_fields="[{") == 422
+    assert [f["code"] for f in fields_of("hole")] == ["depth"]
+    assert post(city, "category", code="hole", name_en="Hole", extra_fields="[]",
+                active="yes") == 303
+    assert fields_of("hole") == []

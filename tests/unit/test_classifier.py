@@ -222,3 +222,77 @@ def test_message_board_sample_is_learnt() -> None:
     predicted = model.predict([r["text"] for r in test])
     accuracy = sum(p.category == r["一级标签"] for p, r in zip(predicted, test, strict=True)) / 200
     assert accuracy > 0.7
+
+
+def test_hashed_features_equal_scikit_learns_char_wb_on_unspaced_text() -> None:
+    """Same n-grams, tf, idf and norms as TfidfVectorizer(analyzer="char_wb"); only the
+    column order differs (hash order), so rows are compared as sorted values."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from civicpulse.understanding.char_ngrams import HashedCharTfidf
+
+    texts = [t.replace(" ", "") for t, _ in zip(*dataset(copies=1), strict=True)]
+    ours = HashedCharTfidf(1, 3, min_df=2).fit(texts)
+    theirs = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=2, dtype=np.float32
+    ).fit(texts)
+    assert ours.n_features == len(theirs.vocabulary_)
+    a, b = ours.transform(texts), theirs.transform(texts)
+    for i in range(len(texts)):
+        assert np.sort(a[i].data) == pytest.approx(np.sort(b[i].data), abs=1e-6)
+    unseen = ours.transform(["完全没见过的字眼", ""])
+    assert unseen.shape == (2, ours.n_features) and unseen[1].nnz == 0
+
+
+def test_max_chars_reads_only_the_start() -> None:
+    from civicpulse.understanding.char_ngrams import HashedCharTfidf
+
+    texts, _ = dataset(copies=1)
+    vec = HashedCharTfidf(1, 3, min_df=1, max_chars=4).fit(texts)
+    same = vec.transform(["路灯不亮 后面的字不算", "路灯不亮 完全不同的结尾"])
+    assert (same[0] != same[1]).nnz == 0
+
+
+def test_an_older_model_format_is_refused_with_a_way_out(
+    trained: CharNgramClassifier, tmp_path: Path
+) -> None:
+    from civicpulse.services.classification import ModelHolder
+    from civicpulse.understanding.classifier import OutdatedModel
+
+    path = save_model(trained, directory=tmp_path)
+    meta_file = path.with_suffix(".json")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["format_version"] = 1
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(OutdatedModel, match="retrain"):
+        load_model(path)
+    # the server keeps taking voices, uncategorised, instead of failing on every request
+    assert ModelHolder(tmp_path).current() is None
+
+
+def test_a_damaged_newer_file_keeps_the_model_in_use(
+    trained: CharNgramClassifier, tmp_path: Path
+) -> None:
+    from civicpulse.services.classification import ModelHolder
+
+    save_model(trained, directory=tmp_path)
+    holder = ModelHolder(tmp_path)
+    in_use = holder.current()
+    assert in_use is not None
+    newer = save_model(trained, directory=tmp_path)
+    newer.write_bytes(b"not a model")
+    holder.forget()
+    assert holder.current() is in_use
+
+
+def test_two_categories_work_and_match_scikit_learn() -> None:
+    texts, labels = dataset()
+    pairs = [(t, c) for t, c in zip(texts, labels, strict=True) if c != "noise"]
+    model = CharNgramClassifier.train([t for t, _ in pairs], [c for _, c in pairs])
+    probe = ["路灯不亮", "trash not picked up", "你好"]
+    got = model.predict(probe)
+    assert [p.category for p in got[:2]] == ["streetlight", "garbage"]
+    features = model._pipeline.steps[0][1].transform(probe)
+    expected = model._pipeline[-1].predict_proba(features).max(axis=1)
+    assert [p.confidence for p in got] == pytest.approx(list(expected), abs=1e-4)

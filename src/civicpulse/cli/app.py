@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from civicpulse.cli import admin, demo, exporting, importing, model, server
+from civicpulse.cli import admin, demo, exporting, importing, model, open311, server, understanding
 
 app = typer.Typer(
     help="CivicPulse: hear residents, route their cases, let them judge the result.",
@@ -18,3 +18,5 @@ importing.register(app)
 demo.register(app)
 exporting.register(app)
 model.register(app)
+open311.register(app)
+understanding.register(app)

@@ -16,7 +16,8 @@ from civicpulse.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-CLI_ACTOR = Actor(kind="staff", name="cli-operator")
+#: the operator at the server's shell: acts as the system, since they hold the database anyway
+CLI_ACTOR = Actor(kind="system", name="cli-operator")
 
 
 def context(migrate: bool = True) -> Context:

@@ -64,6 +64,15 @@ def require_role(actor: Actor, *roles: Role) -> None:
         raise PermissionDenied(f"this needs one of the roles: {names}")
 
 
+def require_administrator(actor: Actor) -> None:
+    """The catalogue, accounts and keys change only by an admin, or by the operator at the
+    server's command line (a system actor: whoever runs it already holds the database).
+    Checked in the services, so no future page or route can forget it."""
+    if actor.kind == "system":
+        return
+    require_role(actor, Role.ADMIN)
+
+
 def check_case_action(actor: Actor, action: Action, case_department_id: int | None) -> None:
     """Refuse a staff action the actor's role or department does not allow."""
     require_staff(actor)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from civicpulse.services.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.outbox import Transport, deliver_pending
+from civicpulse.services.resuggest import refresh_waiting_suggestions
 
 log = logging.getLogger("civicpulse.jobs")
 
@@ -23,12 +24,14 @@ class PassReport:
     failed: int
     escalated: int
     unverified: int
+    resuggested: int = 0
 
 
 def run_once(ctx: Context, transport: Transport) -> PassReport:
     deadlines = run_deadlines(ctx)
     sent, failed = deliver_pending(ctx, transport)
-    return PassReport(sent, failed, deadlines.escalated, deadlines.unverified)
+    resuggested = refresh_waiting_suggestions(ctx)
+    return PassReport(sent, failed, deadlines.escalated, deadlines.unverified, resuggested)
 
 
 class JobLoop:

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from civicpulse.domain.deadlines import verification_deadline
-from civicpulse.domain.errors import Conflict, NotFound, ValidationFailed
+from civicpulse.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, check_case_action
 from civicpulse.domain.workflow import Action, CaseStatus, Transition, plan_transition
 from civicpulse.services.audit import append_audit
@@ -335,32 +335,166 @@ def merge_case(
     """Fold a case into another about the same problem; its residents follow the target."""
 
     def prepare(session: Session, case: Case) -> Step:
-        if into_case_id == case.id:
-            raise ValidationFailed("a case cannot be merged into itself")
-        # lock the target and bump its version, so merging A→B and B→A at once cannot both win
-        target = session.get(Case, into_case_id, with_for_update=True)
-        if target is None:
-            raise NotFound(f"case {into_case_id} not found")
-        if target.status in (CaseStatus.MERGED, CaseStatus.REJECTED):
-            raise ValidationFailed(
-                f"case {into_case_id} is {target.status}; merge into an open case"
-            )
-        case.merged_into_id = target.id
-        target.updated_at = ctx.now()
-        flag_modified(target, "updated_at")
-        session.add(
-            CaseEvent(
-                case_id=target.id,
-                kind="merged_in",
-                actor=actor.label,
-                public=True,
-                data={"from_case_id": case.id},
-                created_at=ctx.now(),
-            )
-        )
-        return Step(data={"into_case_id": target.id}, resident_notice="merged")
+        return _merge_step(session, ctx, actor, case, into_case_id)
 
     return _act(ctx, actor, case_id, Action.MERGE, prepare, expected_version=expected_version)
+
+
+def _merge_step(
+    session: Session, ctx: Context, actor: Actor, case: Case, into_case_id: int
+) -> Step:
+    """What merging does besides the status change; shared by staff and intake matching."""
+    if into_case_id == case.id:
+        raise ValidationFailed("a case cannot be merged into itself")
+    # lock the target and bump its version, so merging A→B and B→A at once cannot both win
+    target = session.get(Case, into_case_id, with_for_update=True)
+    if target is None:
+        raise NotFound(f"case {into_case_id} not found")
+    if target.status in (CaseStatus.MERGED, CaseStatus.REJECTED):
+        raise ValidationFailed(f"case {into_case_id} is {target.status}; merge into an open case")
+    case.merged_into_id = target.id
+    target.updated_at = ctx.now()
+    flag_modified(target, "updated_at")
+    session.add(
+        CaseEvent(
+            case_id=target.id,
+            kind="merged_in",
+            actor=actor.label,
+            public=True,
+            data={"from_case_id": case.id},
+            created_at=ctx.now(),
+        )
+    )
+    return Step(data={"into_case_id": target.id}, resident_notice="merged")
+
+
+def merge_within(
+    session: Session,
+    ctx: Context,
+    actor: Actor,
+    case_id: int,
+    into_case_id: int,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The same merge as :func:`merge_case`, inside a transaction the caller owns.
+
+    Intake uses it when a new voice matches an open case: the new case is merged at once,
+    in the voice's own transaction, with the matcher's reasons in the timeline and audit."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} not found")
+    transition = plan_transition(CaseStatus(case.status), Action.MERGE)
+    step = _merge_step(session, ctx, actor, case, into_case_id)
+    step.data.update(data or {})
+    _apply(session, ctx, actor, case, transition, step, ctx.now())
+    session.flush()
+
+
+def unmerge_case(
+    ctx: Context,
+    actor: Actor,
+    case_id: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> ActionResult:
+    """Undo a merge (by staff or by intake matching): the case goes back to the state it
+    was merged from, and its residents follow it again. Whoever may merge may undo one."""
+    if not reason or not reason.strip():
+        raise ValidationFailed("unmerge needs a reason")
+    now = ctx.now()
+    try:
+        with ctx.db.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFound(f"case {case_id} not found")
+            check_case_action(actor, Action.MERGE, case.department_id)
+            if expected_version is not None and expected_version != case.version:
+                raise Conflict(
+                    f"case {case_id} changed (version {case.version}, you had "
+                    f"{expected_version}); reload it and try again"
+                )
+            if case.status != CaseStatus.MERGED.value or case.merged_into_id is None:
+                raise InvalidTransition(f"case {case_id} is {case.status}, not merged")
+            merge_event = session.scalars(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case_id, CaseEvent.kind == Action.MERGE.value)
+                .order_by(CaseEvent.id.desc())
+                .limit(1)
+            ).first()
+            restored = (
+                merge_event.from_status
+                if merge_event is not None and merge_event.from_status
+                else CaseStatus.SUBMITTED.value
+            )
+            target_id = case.merged_into_id
+            target = session.get(Case, target_id, with_for_update=True)
+            case.status = restored
+            case.merged_into_id = None
+            case.closed_at = None
+            case.updated_at = now
+            data = {"from_case_id": target_id, "automatic": bool(
+                merge_event is not None and (merge_event.data or {}).get("automatic")
+            )}
+            session.add(
+                CaseEvent(
+                    case_id=case.id,
+                    kind="unmerged",
+                    actor=actor.label,
+                    from_status=CaseStatus.MERGED.value,
+                    to_status=restored,
+                    message=reason,
+                    public=True,
+                    data=data,
+                    created_at=now,
+                )
+            )
+            if target is not None:
+                target.updated_at = now
+                flag_modified(target, "updated_at")
+                session.add(
+                    CaseEvent(
+                        case_id=target.id,
+                        kind="split_out",
+                        actor=actor.label,
+                        public=True,
+                        message=reason,
+                        data={"case_id": case.id},
+                        created_at=now,
+                    )
+                )
+            for email, language in residents_of(session, case.id):
+                notify_resident(
+                    session,
+                    kind="reply",
+                    email=email,
+                    language=language,
+                    tracking_code=case.tracking_code,
+                    base_url=ctx.settings.public_base_url,
+                    case_id=case.id,
+                    now=now,
+                    message=reason,
+                )
+            append_audit(
+                session,
+                actor=actor.label,
+                action="case.unmerge",
+                subject=f"case:{case.id}",
+                data={"from": CaseStatus.MERGED.value, "to": restored, "message": reason, **data},
+                at=now,
+            )
+            session.flush()
+            dept = session.get(Department, case.department_id) if case.department_id else None
+            return ActionResult(
+                case_id=case.id,
+                status=case.status,
+                version=case.version,
+                department=dept.code if dept else None,
+                extra=data,
+            )
+    except StaleDataError as exc:
+        raise Conflict(
+            f"case {case_id} was changed by someone else at the same time; reload and retry"
+        ) from exc
 
 
 # ---- the resident's side -------------------------------------------------------------------

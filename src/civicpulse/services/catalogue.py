@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.geo import polygons_of
-from civicpulse.domain.roles import Actor
+from civicpulse.domain.roles import Actor, require_administrator
 from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.storage.tables import Area, Category, Department, RoutingRule
@@ -105,6 +105,7 @@ def import_catalogue(
     ctx: Context, actor: Actor, data: dict[str, list[dict[str, Any]]]
 ) -> dict[str, int]:
     """Create or update by code, all in one transaction: a bad entry changes nothing."""
+    require_administrator(actor)
     now = ctx.now()
     counts = {"departments": 0, "categories": 0, "areas": 0, "routing_rules": 0}
     with ctx.db.transaction() as s:
@@ -137,7 +138,9 @@ def import_catalogue(
             cat.department_id = depts[dept_code] if dept_code else None
             cat.first_response_hours = _hours(c.get("first_response_hours"), where)
             cat.resolution_hours = _hours(c.get("resolution_hours"), where)
-            cat.extra_fields = validate_extra_fields(c.get("extra_fields"), where)
+            if "extra_fields" in c or cat.extra_fields is None:
+                # an upsert that does not mention the extra fields keeps them ([] clears them)
+                cat.extra_fields = validate_extra_fields(c.get("extra_fields"), where)
             active = c.get("active", True)
             cat.active = str(active).lower() not in ("false", "0", "no")
             counts["categories"] += 1

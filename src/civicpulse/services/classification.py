@@ -7,6 +7,7 @@ Without any model, voices simply arrive uncategorised for the dispatcher, as bef
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from civicpulse.services.context import Context
 
 CHECK_SECONDS = 30.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,14 @@ class ModelHolder:
                 self._checked = time.monotonic()
                 newest = latest_model_path(self.directory)
                 if newest is not None and newest != self._path:
-                    self._model, self._path = load_model(newest), newest
+                    self._path = newest
+                    try:
+                        self._model = load_model(newest)
+                    except ValidationFailed as exc:
+                        # an outdated or damaged file must not stop intake: the model already
+                        # in use (if any) stays, else voices arrive uncategorised until
+                        # someone retrains; the file is not retried until a newer one appears
+                        log.warning("classifier %s not loaded: %s", newest.name, exc)
             return self._model
 
     def forget(self) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import secrets
 import threading
 import time
@@ -128,7 +127,6 @@ _DATE_FORMATS = (
     "%Y年%m月%d日",
 )
 
-_ASCII_LETTER = re.compile("[A-Za-z]")
 _TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
 _IN_CHUNK = 900  # stays under SQLite's smallest bind-parameter limit (999)
 
@@ -649,7 +647,7 @@ class _Run:
             route = self.router.route(voice.category, voice.lat, voice.lon)
         except ValidationFailed as exc:
             return Rejection(row.number, exc.message, external_id)
-        language = voice.language or _language_of(voice.text)
+        language = voice.language or detect_language(voice.text)
         return _Prepared(row.number, voice, route, language)
 
     def _voice(self, row: SourceRow, cells: dict[str, str]) -> VoiceInput:
@@ -785,18 +783,6 @@ class _Run:
                 self.analyzed_size, self.grown = size, 0
         finally:
             self.analyzing = False
-
-
-def _language_of(text: str) -> str:
-    """``detect_language``, answered at C speed for plain-ASCII text.
-
-    ASCII text has no Han and no non-Latin letters, so the rule can only say "en" (some
-    letter) or "other" (none); English archives are almost all ASCII, and the per-letter
-    scan was one of the largest costs of importing them.
-    """
-    if text.isascii():
-        return "en" if _ASCII_LETTER.search(text) else "other"
-    return detect_language(text)
 
 
 def _check_lengths(v: VoiceInput) -> None:

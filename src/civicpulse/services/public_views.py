@@ -105,6 +105,10 @@ def _summary(case: Case, cats: dict[int, str], depts: dict[int, str]) -> dict[st
     }
 
 
+#: the public case list counts matches up to this many
+COUNT_CAP = 1000
+
+
 def public_cases(
     ctx: Context,
     q: str | None = None,
@@ -128,12 +132,16 @@ def public_cases(
             query = query.where(Case.category_id == (ids[0] if ids else -1))
         if status:
             query = query.where(Case.status == status)
-        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+        # counting every match of a common word reads the whole table on each request;
+        # past COUNT_CAP the list says "more than" and pages on, which is all anyone needs
+        counted = query.with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery()
+        total = s.scalar(select(func.count()).select_from(counted)) or 0
         rows = s.scalars(
             query.order_by(Case.id.desc()).offset((page - 1) * page_size).limit(page_size)
         ).all()
         return {
-            "total": total,
+            "total": min(total, COUNT_CAP),
+            "more": total > COUNT_CAP,
             "page": page,
             "page_size": page_size,
             "items": [_summary(c, cats, depts) for c in rows],
@@ -150,6 +158,11 @@ def public_case(ctx: Context, case_id: int) -> dict[str, Any]:
         depts = {d.id: d.code for d in s.scalars(select(Department))}
         out = _summary(case, cats, depts)
         out["merged_into_case_id"] = case.merged_into_id
+        out["location"] = (
+            {"lat": round(case.lat, 3), "lon": round(case.lon, 3)}  # about 100 m, as open data
+            if case.lat is not None and case.lon is not None
+            else None
+        )
         out["timeline"] = _events(s, case.id, public_only=True)
         return out
 
@@ -169,21 +182,21 @@ def catalogue_names(ctx: Context) -> dict[str, dict[str, dict[str, str]]]:
         }
 
 
+#: an area's code, names (en/zh) and outer rings of (lon, lat)
+AreaOutline = tuple[str, dict[str, str], list[list[tuple[float, float]]]]
+
+
 @dataclass
 class MapData:
-    areas: list[tuple[str, dict[str, str], list[list[tuple[float, float]]]]]  # code, names, rings
+    areas: list[AreaOutline]
     points: list[tuple[int, float, float, str]]  # case id, lat, lon (rounded), status
 
 
-def public_map(ctx: Context, limit: int = 5000) -> MapData:
-    """Area outlines and open cases, located to 3 decimals (about 100 m) as in the open data."""
+def area_outlines(ctx: Context) -> list[AreaOutline]:
+    """Each area's code, names and outer rings as (lon, lat), for drawing maps."""
     from civicpulse.domain.geo import polygons_of
-    from civicpulse.domain.workflow import CLOSED_STATES
     from civicpulse.storage.tables import Area
 
-    open_states = [
-        s.value for s in CaseStatus if s not in CLOSED_STATES and s is not CaseStatus.RESOLVED
-    ]
     with ctx.db.reader() as s:
         areas = []
         for a in s.scalars(select(Area).order_by(Area.code)):
@@ -192,6 +205,17 @@ def public_map(ctx: Context, limit: int = 5000) -> MapData:
                 for polygon in polygons_of(a.geojson)
             ]
             areas.append((a.code, {"en": a.name_en, "zh": a.name_zh or a.name_en}, rings))
+    return areas
+
+
+def public_map(ctx: Context, limit: int = 5000) -> MapData:
+    """Area outlines and open cases, located to 3 decimals (about 100 m) as in the open data."""
+    from civicpulse.domain.workflow import CLOSED_STATES
+
+    open_states = [
+        s.value for s in CaseStatus if s not in CLOSED_STATES and s is not CaseStatus.RESOLVED
+    ]
+    with ctx.db.reader() as s:
         rows = s.execute(
             select(Case.id, Case.lat, Case.lon, Case.status)
             .where(Case.status.in_(open_states), Case.lat.is_not(None), Case.lon.is_not(None))
@@ -203,4 +227,4 @@ def public_map(ctx: Context, limit: int = 5000) -> MapData:
             for i, lat, lon, st in rows
             if lat is not None and lon is not None
         ]
-    return MapData(areas=areas, points=points)
+    return MapData(areas=area_outlines(ctx), points=points)

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from civicpulse.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
-from civicpulse.domain.roles import Actor, Role
+from civicpulse.domain.roles import Actor, Role, require_administrator
 from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.storage.tables import ApiKey, Department, StaffToken, StaffUser
@@ -56,6 +56,7 @@ def add_user(
     password: str,
     department: str | None = None,
 ) -> UserInfo:
+    require_administrator(actor)
     if not username.strip() or len(username) > 100:
         raise ValidationFailed("username must be 1–100 characters")
     try:
@@ -173,6 +174,7 @@ def staff_actor(user: StaffUser) -> Actor:
 
 def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
     """Create a key and return it; only its hash is kept, so this is the one time it is shown."""
+    require_administrator(actor)
     if not name.strip() or len(name) > 100:
         raise ValidationFailed("key name must be 1–100 characters")
     key = "cpk_" + secrets.token_urlsafe(32)
@@ -207,6 +209,7 @@ def list_api_keys(ctx: Context) -> list[dict[str, Any]]:
 
 
 def revoke_api_key(ctx: Context, actor: Actor, key_id: int) -> None:
+    require_administrator(actor)
     now = ctx.now()
     with ctx.db.transaction() as s:
         key = s.get(ApiKey, key_id)

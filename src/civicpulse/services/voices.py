@@ -26,9 +26,11 @@ from civicpulse.services.audit import append_audit
 from civicpulse.services.classification import Suggestion, suggest
 from civicpulse.services.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
+from civicpulse.services.photos import CleanPhoto, photo_row
 from civicpulse.services.queries import case_labels
 from civicpulse.services.routing import Route
-from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice
+from civicpulse.services.understanding import apply_to_submission, precompute_for
+from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice, VoicePhoto
 from civicpulse.understanding.language import detect_language
 
 CHANNELS = ("web", "api", "hotline", "email", "open311", "import")
@@ -61,6 +63,8 @@ class VoiceInput:
     attributes: dict[str, Any] = field(default_factory=dict)
     #: the classifier's view, filled in at intake when no category was given
     suggestion: Suggestion | None = None
+    #: a photo already stripped of its metadata (see services/photos.py)
+    photo: CleanPhoto | None = None
 
 
 @dataclass
@@ -166,12 +170,17 @@ def start_submission(
         raise ValidationFailed("Idempotency-Key must be 1–200 characters")
     if v.category is None and v.suggestion is None:
         v.suggestion = suggest(ctx, v.text)  # CPU work, kept out of the writer thread
+    # same-problem signature and urgency: CPU work too; applied inside the write below
+    understood = precompute_for(
+        ctx, text=v.text, title=v.title, occurred_at=v.occurred_at, lat=v.lat, lon=v.lon
+    )
 
     def write(session: Session) -> SubmitResult:
         previous = _find_existing(session, v, idempotency_key)
         if previous is not None:
             return previous
-        return _insert(session, ctx, actor, v, idempotency_key)
+        result = _insert(session, ctx, actor, v, idempotency_key)
+        return apply_to_submission(session, ctx, result, understood)
 
     def look_again(session: Session) -> SubmitResult:
         previous = _find_existing(session, v, idempotency_key)
@@ -242,6 +251,7 @@ class _Inserts:
     voice: Any
     contact: Any
     event: Any
+    photo: Any
 
 
 @functools.cache
@@ -253,6 +263,7 @@ def _statements() -> _Inserts:
         voice=insert(Voice).returning(Voice.id),
         contact=insert(ResidentContact),
         event=insert(CaseEvent),
+        photo=insert(VoicePhoto),
     )
 
 
@@ -336,6 +347,8 @@ def _insert(
                 address=v.address,
             ),
         )
+    if v.photo is not None:
+        conn.execute(_statements().photo, photo_row(voice_id, v.photo, now))
     events = opening_events(
         case_id=case_id,
         voice_id=voice_id,

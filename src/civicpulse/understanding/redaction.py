@@ -15,6 +15,7 @@ these number formats, not learnt from any city's data.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -105,10 +106,29 @@ _US_PHONE = re.compile(
     r"|(?<![0-9])\+1[2-9]\d{2}[2-9]\d{6}(?![0-9])"
 )
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-_PLATE = re.compile(
-    rf"[{_PROVINCES}][A-HJ-NP-Z][·•\- ]?(?:[A-HJ-NP-Z0-9]{{5,6}}|[A-HJ-NP-Z0-9]{{4}}[挂学警港澳])"
-    r"(?![0-9A-Za-z])"
+_PLATE_BODY = r"[A-Z][·•\- \u00a0]?(?:[A-Z0-9]{5,6}|[A-Z0-9]{4}[挂学警港澳])(?![0-9A-Za-z\-—])"
+_PLATE = re.compile(rf"[{_PROVINCES}]" + _PLATE_BODY)
+# The same shape after any Chinese character: taken only beside a word for a vehicle (or in a
+# run of such tokens), since texts also carry plates whose first character is not a current
+# province (old or special plates, pseudonymised data) and bare codes like "GB8702" are not.
+_ANY_PLATE = re.compile(r"[\u4e00-\u9fff]" + _PLATE_BODY)
+_VEHICLE_BEFORE = re.compile(
+    r"(?:车|牌|驾驶|司机|乘坐|搭乘)[^，。；;！!？?\d]{0,5}[为是：:（(\s，,]*$"
 )
+_VEHICLE_AFTER = re.compile(r"[）)]?[号的（(]?[\u4e00-\u9fff]{0,4}?(?:车|牌)")
+_LIST_GAP = re.compile(r"[、，,.;；\s]{0,2}")
+
+# Any 7–12 digit number right after a word for calling: local numbers without area code,
+# hotlines, odd separators ("0746--2213405", "0731—96111"). Not when a unit follows (an amount).
+_PHONE_CUE_NUMBER = re.compile(
+    r"(?:电话|致电|拨打|热线|手机|座机|联系方式|号码|来电|打)[^0-9，,。；;！!？?]{0,4}?"
+    r"(?P<number>(?<![0-9])(?:\+?86[ \-]?)?\d(?:[ \-—－]{0,2}\d){6,11})(?![0-9])"
+    r"(?!\s*(?:元|万|亿|%|％|年|月|日|号|米|平|个|人|次|\.\d))"
+)
+_DATE_LIKE = re.compile(
+    r"(?:19|20)\d{2}[\-—－/.](?:0?[1-9]|1[0-2])[\-—－/.](?:0?[1-9]|[12]\d|3[01])"
+)
+_SERVICE_NUMBER = re.compile(r"(?<![0-9])[48]00[ \-]?\d{3}[ \-]?\d{4}(?![0-9])")
 
 # Order, tracking and reference numbers are not card numbers even when they pass Luhn.
 _REFERENCE_CUE = re.compile(
@@ -117,7 +137,8 @@ _REFERENCE_CUE = re.compile(
     re.IGNORECASE,
 )
 
-# The most common Chinese surnames (general knowledge; compound surnames first).
+# The most common Chinese surnames (general knowledge; compound surnames first). 和 is left
+# out: as a surname it is rare, as the word "and" it follows "业主", "家长"… all the time.
 _COMPOUND_SURNAMES = "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|长孙|令狐|夏侯|端木|独孤"
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
@@ -125,22 +146,54 @@ _SURNAMES = (
     "毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关"
     "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻"
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
-    "桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    "桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
 # Characters that do not start a given name but often follow a cue ("本人于上周", "我是王府小区").
-_NOT_GIVEN = "上下去今昨前后年月日在已也都多一不没被把对的是了们区市县镇村"
+_NOT_GIVEN = "上下去今昨前后年月日在已也都多一不没被把对的是了们区市县镇村某"
 # Characters that end a name because they start the next words of the sentence.
 _AFTER_NAME = (
     "是住在的了，,。.;；:：、！!？?（(）) \n\t"
-    "电手联家今我从于向和与及因为要想反映投诉请男女先老师身表说称"
+    "电手联家今我从于向和与及因为要想反映投诉请男女老师身表说称"
+)
+_SURNAME = rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?!先生|女士|[\u4e00-\u9fff]?族)"
+_GIVEN_CHAR = rf"[^{_NOT_GIVEN}\W\d_A-Za-z]"
+# Two or three characters; three when the third is followed by punctuation ("我叫龙国和，"),
+# otherwise as few as the context allows.
+_ZH_GIVEN = (
+    rf"{_SURNAME}{_GIVEN_CHAR}(?:[\u4e00-\u9fff](?=[，,。；;：:、）)\s\u3000\u00a0])"
+    r"|[\u4e00-\u9fff]??)"
+)
+# Exactly three characters: the commonest length of a full name, and the only one taken
+# after generic nouns or titles or before "电话", where two characters are usually a word.
+_ZH_FULL = rf"{_SURNAME}{_GIVEN_CHAR}[\u4e00-\u9fff]"
+_ZH_NAME_END = rf"(?=[{re.escape(_AFTER_NAME)}\d\u3000\u00a0｛{{等]|先生|女士|$)"
+_SPACE = r"[\s\u3000\u00a0]"
+# Words that introduce a person: the writer, a contact, or a party in a complaint.
+_ZH_PERSON_CUE = (
+    r"我叫|我名叫|名字叫|我的名字是|我的名字叫|本人(?:叫|是)?|我是|联系人|姓名|名字[:：]|名叫"
+    r"|(?:实名)?(?:举报|投诉|报告|控告|申请|申诉|诉求|求助|报案|留言|反映|信访|肇事|被举报|被投诉)人"
+    r"|法定代表人|法人代表"
+)
+# Generic nouns for people ("业主", "家长") are followed by ordinary words as often as by a
+# name, so after them a name needs a colon or "是/为", or must stand alone before punctuation.
+_ZH_WEAK_CUE = (
+    r"业主代表|业主|户主|屋主|房主|车主|家长|患者|村民|受害人|当事人|负责人|代表人|代理人|经办人"
+    r"|权利人|妻子|丈夫|儿子|女儿|父亲|母亲|局长|院长|副院长|主席|副主席|董事长|总经理|经理|主任"
+    r"|书记|村长|校长|民警|交警|警官"
 )
 _ZH_NAME = re.compile(
-    r"(?P<cue>我叫|我的名字是|我的名字叫|本人(?:叫)?|联系人(?:是|为)?[:：]?|姓名(?:是|为)?[:：]?"
-    r"|名字[:：]|我是|(?:家长|业主代表|业主|车主|举报人|投诉人|反映人|申请人|代理人|户主)"
-    r"(?:是|为)?[:：]?)\s*"
-    rf"(?P<name>(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])[^{_NOT_GIVEN}\W\d_A-Za-z]"
-    r"[\u4e00-\u9fff]??)"
-    rf"(?=[{re.escape(_AFTER_NAME)}]|先生|女士|$)"
+    rf"(?:(?:{_ZH_PERSON_CUE})(?:是|为|叫)?{_SPACE}*[:：]?{_SPACE}*(?P<name>{_ZH_GIVEN}){_ZH_NAME_END}"
+    rf"|(?:{_ZH_WEAK_CUE})(?:(?:是|为)?{_SPACE}*[:：]|是|为){_SPACE}*(?P<named>{_ZH_GIVEN})"
+    rf"{_ZH_NAME_END}"
+    rf"|(?:{_ZH_WEAK_CUE})(?P<alone>{_ZH_FULL}){_ZH_NAME_END}"
+    rf"|(?:{_ZH_WEAK_CUE})(?P<short>{_ZH_GIVEN})(?=[，,]?{_SPACE}*(?:手机|电话|联系|男|女|[0-9])))"
+)
+# A further name in a list after the first ("举报人：杨某某、李某某").
+_ZH_NEXT_NAME = re.compile(rf"[、，,\s\u3000\u00a0]{{1,4}}(?P<name>{_ZH_GIVEN}){_ZH_NAME_END}")
+# A name written right before its phone number ("王某某：138…", "王某某，电话：…").
+_ZH_NAME_BEFORE_PHONE = re.compile(
+    rf"(?<![\u4e00-\u9fff])(?:(?P<name>{_ZH_FULL})(?=[，,]?(?:联系电话|电话|手机))"
+    rf"|(?P<named>{_ZH_GIVEN})(?=[:：]?[\s\u3000\u00a0｛{{（(]*[0-9][0-9\-—－ ]{{6,}}))"
 )
 _EN_NAME = re.compile(
     r"(?:\b[Mm]y name is|\bI am|\bI'm|\bThis is|\b[Nn]ame\s*:|\b[Cc]ontact(?: person)?\s*:"
@@ -181,14 +234,24 @@ class Redactor:
             if _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start()]):
                 continue
             take(m.start(), m.end(), "bank_card")
-        for pattern in (_CN_MOBILE, _CN_LANDLINE, _US_PHONE):
+        for pattern in (_CN_MOBILE, _CN_LANDLINE, _US_PHONE, _SERVICE_NUMBER):
             for m in pattern.finditer(text):
                 if not _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start()]):
                     take(m.start(), m.end(), "phone")
-        for m in _PLATE.finditer(text):
-            take(m.start(), m.end(), "plate")
-        for m in _ZH_NAME.finditer(text):
-            take(m.start("name"), m.end("name"), "name")
+        for m in _PHONE_CUE_NUMBER.finditer(text):
+            if _DATE_LIKE.fullmatch(m.group("number")):
+                continue
+            if not _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start("number")]):
+                take(m.start("number"), m.end("number"), "phone")
+        self._plates(text, take)
+        for pattern in (_ZH_NAME, _ZH_NAME_BEFORE_PHONE):
+            for m in pattern.finditer(text):
+                group = next(g for g, v in m.groupdict().items() if v)
+                take(m.start(group), m.end(group), "name")
+                at = m.end(group)
+                while nxt := _ZH_NEXT_NAME.match(text, at):
+                    take(nxt.start("name"), nxt.end("name"), "name")
+                    at = nxt.end("name")
         for m in _EN_NAME.finditer(text):
             name = m.group("name")
             if _EN_NOT_NAME.match(name):
@@ -197,6 +260,25 @@ class Redactor:
             take(start, m.end("name"), "name")
         found.sort(key=lambda s: s.start)
         return found
+
+    @staticmethod
+    def _plates(text: str, take: Callable[[int, int, str], None]) -> None:
+        """Plates with a province character anywhere; other plate-shaped tokens beside a
+        vehicle word, or two or more in a row (a list of plates)."""
+        for m in _PLATE.finditer(text):
+            take(m.start(), m.end(), "plate")
+        shaped = [m.span() for m in _ANY_PLATE.finditer(text)]
+        for i, (start, end) in enumerate(shaped):
+            before = _VEHICLE_BEFORE.search(text[max(0, start - 12) : start])
+            after = _VEHICLE_AFTER.match(text, end)
+            in_run = any(
+                (j_end <= start and _LIST_GAP.fullmatch(text[j_end:start]))
+                or (end <= j_start and _LIST_GAP.fullmatch(text[end:j_start]))
+                for j_start, j_end in shaped[max(0, i - 1) : i + 2]
+                if (j_start, j_end) != (start, end)
+            )
+            if before or after or in_run:
+                take(start, end, "plate")
 
     def redact(self, text: str) -> Redacted:
         spans = self.find(text)

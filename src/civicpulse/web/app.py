@@ -11,7 +11,7 @@ from civicpulse.services.context import Context
 from civicpulse.web.deps import refuse_nul
 from civicpulse.web.limits import BodySizeLimit, RateLimiter
 from civicpulse.web.pages import install_pages
-from civicpulse.web.routes import cases, public, voices
+from civicpulse.web.routes import cases, open311, public, understanding, voices
 
 
 def _clean_errors(exc: RequestValidationError) -> list[dict[str, object]]:
@@ -62,6 +62,12 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(voices.router, prefix="/api/v1")
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(public.router, prefix="/api/v1")
+    app.include_router(understanding.router, prefix="/api/v1")
+    app.include_router(open311.router)
     install_pages(app)  # server-rendered pages, /static and the security headers
-    app.add_middleware(BodySizeLimit, max_bytes=s.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=s.max_body_bytes,
+        overrides={"/report": max(s.max_body_bytes, 2 * s.photo_max_bytes + 200_000)},
+    )
     return app

@@ -16,17 +16,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Refuses bodies over ``max_bytes``; ``overrides`` gives named paths their own cap (the
+    report form carries a photo, which no other request needs)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        cap = self.overrides.get(scope.get("path", ""), self.max_bytes)
+        headers = dict(scope.get("headers") or [])
+        wants_html = b"text/html" in headers.get(b"accept", b"")
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            await self._refuse(send, cap, wants_html)
             return
         seen = 0
         too_big = False
@@ -40,7 +49,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > cap:
                     too_big = True
                     return {"type": "http.disconnect"}
             return message
@@ -51,18 +60,28 @@ class BodySizeLimit:
 
         await self.app(scope, counted, guarded_send)
         if too_big:
-            await self._refuse(send)
+            await self._refuse(send, cap, wants_html)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body is larger than {self.max_bytes} bytes"}
-        ).encode()
+    async def _refuse(self, send: Send, cap: int, wants_html: bool) -> None:
+        if wants_html:
+            # a browser (a resident with a huge photo) gets a page, in both languages since
+            # nothing of the request has been read to choose one
+            body = (
+                "<!doctype html><meta charset=utf-8><title>413</title>"
+                f"<p>The form is too large (limit {cap / 1_000_000:g} MB): "
+                "go back and choose a smaller photo.</p>"
+                f"<p>提交的内容过大（上限 {cap / 1_000_000:g} MB）：请返回并选择较小的照片。</p>"
+            ).encode()
+            content_type = b"text/html; charset=utf-8"
+        else:
+            body = json.dumps({"detail": f"request body is larger than {cap} bytes"}).encode()
+            content_type = b"application/json"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

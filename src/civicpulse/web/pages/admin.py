@@ -97,14 +97,18 @@ async def _data_for(kind: str, form: Any) -> dict[str, Any]:
             "name_zh": _text(form, "name_zh", 200), "email": _text(form, "email", 200) or None,
         }]}
     if kind == "category":
-        return {"categories": [{
+        category: dict[str, Any] = {
             "code": _text(form, "code", 64), "name_en": _text(form, "name_en", 200),
             "name_zh": _text(form, "name_zh", 200),
             "department": _text(form, "department", 64) or None,
             "first_response_hours": _hours(form, "first_response_hours"),
             "resolution_hours": _hours(form, "resolution_hours"),
             "active": form.get("active") == "yes",
-        }]}
+        }
+        extra = _text(form, "extra_fields", 20_000)
+        if extra:  # left empty, a category keeps the extra fields it has
+            category["extra_fields"] = extra
+        return {"categories": [category]}
     if kind == "area":
         return {"areas": [{
             "code": _text(form, "code", 64), "name_en": _text(form, "name_en", 200),

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -30,21 +31,31 @@ CSRF_COOKIE = "cp_csrf"
 SESSION_COOKIE = "cp_session"
 CSRF_FIELD = "csrf_token"
 
-SECURITY_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
-     b"base-uri 'none'; object-src 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
+def security_headers(tile_url: str | None = None) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries. Images may come from the app itself and, when
+    the city configured base-map tiles, from the tile server's origin only."""
+    images = "'self' data:"
+    if tile_url:
+        parts = urlsplit(tile_url)
+        images += f" {parts.scheme}://{parts.netloc}"
+    policy = (
+        f"default-src 'self'; img-src {images}; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+    ]
 
 
 class SecurityHeaders:
     """Adds the security headers to every response (pure ASGI: no cost on the body)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tile_url: str | None = None) -> None:
         self.app = app
+        self.headers = security_headers(tile_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,7 +65,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                extra = [(k, v) for k, v in self.headers if k not in names]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -201,7 +212,19 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(staff.router)
     app.include_router(admin.router)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, tile_url=app.state.ctx.settings.map_tile_url)
+
+
+def photo_response(data: bytes, content_type: str) -> Response:
+    """A stored photo, private to the browser that asked; never cached by shared proxies."""
+    return Response(
+        data,
+        media_type=content_type,
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 def form_text(form: Any, name: str, limit: int) -> str:

@@ -6,11 +6,13 @@ text."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.errors import DomainError
 from civicpulse.domain.workflow import CaseStatus
+from civicpulse.services.export import FIELDS as EXPORT_FIELDS
+from civicpulse.services.open_data import open_data_file
 from civicpulse.services.public_views import (
     catalogue_names,
     public_case,
@@ -20,8 +22,9 @@ from civicpulse.services.public_views import (
 )
 from civicpulse.services.scorecards import published_scorecards
 from civicpulse.web.deps import limit_public
-from civicpulse.web.pages.charts import horizontal_bars, project_map, stacked_columns
+from civicpulse.web.pages.charts import horizontal_bars, stacked_columns
 from civicpulse.web.pages.common import choose_language, ctx_of, refused, render, session_actor
+from civicpulse.web.pages.maps import project_map
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,9 +127,49 @@ async def league(request: Request) -> HTMLResponse:
 
 @router.get("/map", response_class=HTMLResponse)
 async def case_map(request: Request) -> HTMLResponse:
-    """Open cases on the city's areas, drawn as SVG on the server: works offline, no tiles."""
+    """Open cases on the city's areas, drawn as SVG on the server: works offline; base-map
+    tiles are drawn under it only when the city configures a tile server."""
     limit_public(request)
-    data = await run_in_threadpool(public_map, ctx_of(request))
+    ctx = ctx_of(request)
+    data = await run_in_threadpool(public_map, ctx)
     lang = choose_language(request)
-    shape = project_map([(c, n[lang], rings) for c, n, rings in data.areas], data.points)
-    return render(request, "pages/map.html", shape=shape, count=len(data.points))
+    shape = project_map(
+        [(c, n[lang], rings) for c, n, rings in data.areas],
+        data.points,
+        tile_url=ctx.settings.map_tile_url,
+    )
+    return render(
+        request,
+        "pages/map.html",
+        shape=shape,
+        count=len(data.points),
+        attribution=ctx.settings.map_tile_attribution if shape.tiles else "",
+    )
+
+
+@router.get("/data", response_class=HTMLResponse)
+async def open_data(request: Request) -> HTMLResponse:
+    """The open-data page: what can be downloaded, what each column means, how fresh it is."""
+    limit_public(request)
+    ctx = ctx_of(request)
+    return render(
+        request,
+        "pages/open_data.html",
+        case_fields=EXPORT_FIELDS,
+        refresh_minutes=round(ctx.settings.open_data_refresh_seconds / 60),
+    )
+
+
+@router.get("/data/{name}")
+async def open_data_download(request: Request, name: str) -> Response:
+    limit_public(request)
+    try:
+        found = await run_in_threadpool(open_data_file, ctx_of(request), name)
+    except DomainError as exc:
+        return refused(request, exc)
+    return FileResponse(
+        found.path,
+        media_type=found.media_type,
+        filename=found.name,
+        headers={"Cache-Control": "public, max-age=300"},
+    )

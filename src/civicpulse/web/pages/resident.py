@@ -8,28 +8,42 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.services.cases import contest_rejection, verify_resolution
-from civicpulse.services.public_views import catalogue_names
+from civicpulse.services.classification import suggest
+from civicpulse.services.context import Context
+from civicpulse.services.photos import (
+    CleanPhoto,
+    case_photo_ids,
+    clean_photo,
+    load_case_photo,
+    tracked_case_id,
+)
+from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.queries import track_case
 from civicpulse.services.voices import Contact, VoiceInput, start_submission
 from civicpulse.web.deps import limit_public
 from civicpulse.web.pages.common import (
+    choose_language,
     csrf_ok,
     csrf_refused,
     ctx_of,
     form_text,
+    photo_response,
     redirect,
     render,
 )
+from civicpulse.web.pages.maps import MapShape, project_map
 
 router = APIRouter(include_in_schema=False)
+REPORT_MAP_WIDTH = 300
 
 
 def _text(form: Any, name: str, limit: int = 8000) -> str:
@@ -46,10 +60,88 @@ def _coordinate(form: Any, name: str) -> float | None:
         raise ValidationFailed(f"{name} must be a number") from None
 
 
+def report_map(ctx: Context, lang: str = "en") -> MapShape:
+    """The city's areas drawn small enough to fit a phone: the report form's place picker.
+
+    Its width is fixed because a click on an image button is sent in the image's own pixels;
+    the page shows it at exactly this size so the server can turn the click into a place."""
+    areas = [(code, names[lang], rings) for code, names, rings in area_outlines(ctx)]
+    return project_map(areas, [], width=REPORT_MAP_WIDTH)
+
+
+def map_click(ctx: Context, form: Any) -> tuple[float, float] | None:
+    """The place a resident clicked on the report form's map, if the map sent the form.
+
+    Browsers also "click" the first image button at (0, 0) when Enter submits a form; that
+    is read as an ordinary submission, not as a place."""
+    x, y = form.get("map.x"), form.get("map.y")
+    if x is None or y is None:
+        return None
+    try:
+        px, py = float(x), float(y)
+    except (TypeError, ValueError):
+        raise ValidationFailed("the click on the map was not understood") from None
+    if px == 0 and py == 0:
+        return None
+    frame = report_map(ctx).frame
+    place = frame.latlon(px, py) if frame else None
+    if place is None:
+        raise ValidationFailed("click inside the map to mark the place")
+    return place
+
+
 async def _form_page(request: Request, status_code: int = 200, **values: Any) -> HTMLResponse:
-    names = await run_in_threadpool(catalogue_names, ctx_of(request))
+    ctx = ctx_of(request)
+    names = await run_in_threadpool(catalogue_names, ctx)
+    shape = await run_in_threadpool(report_map, ctx)
     values.setdefault("form", {})
-    return render(request, "pages/report.html", status_code, names=names, **values)
+    return render(
+        request,
+        "pages/report.html",
+        status_code,
+        names=names,
+        map_frame=shape.frame,
+        photo_mb=f"{ctx.settings.photo_max_bytes / 1_000_000:g}",
+        **values,
+    )
+
+
+@router.post("/report/suggest")
+async def report_suggest(request: Request) -> JSONResponse:
+    """The category the city's model reads in a draft, for the form's script to preselect.
+
+    Nothing is stored: it answers only what the model thinks of the text, and only when it is
+    at least as sure as intake requires before applying a category by itself."""
+    limit_public(request)
+    form = await request.form(max_files=0, max_fields=5)
+    text = _text(form, "text")
+    if len(text) < 8:
+        return JSONResponse({"category": None})
+    ctx = ctx_of(request)
+    hint = await run_in_threadpool(suggest, ctx, text)
+    if hint is None or hint.confidence < ctx.settings.classifier_min_confidence:
+        return JSONResponse({"category": None})
+    return JSONResponse({"category": hint.category, "confidence": round(hint.confidence, 3)})
+
+
+@router.get("/map/place.svg")
+async def report_map_image(
+    request: Request,
+    lat: float | None = Query(None, ge=-90, le=90),
+    lon: float | None = Query(None, ge=-180, le=180),
+) -> Response:
+    """The picker map as an SVG image, with a marker where the resident put the place."""
+    ctx = ctx_of(request)
+    shape = await run_in_threadpool(report_map, ctx, choose_language(request))
+    marker = None
+    if shape.frame is not None and lat is not None and lon is not None:
+        marker = shape.frame.xy(lat, lon)
+    page = render(request, "pages/report_map.svg", shape=shape, marker=marker)
+    return Response(
+        page.body,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=60"},
+    )
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -57,14 +149,37 @@ async def report_form(request: Request) -> HTMLResponse:
     return await _form_page(request)
 
 
+async def _photo(ctx: Context, form: Any) -> CleanPhoto | None:
+    """The attached photo, checked and stripped of metadata, or None when none was chosen."""
+    upload = form.get("photo")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    s = ctx.settings
+    raw = await upload.read(s.photo_max_bytes + 1)
+    return await run_in_threadpool(
+        clean_photo,
+        raw,
+        max_bytes=s.photo_max_bytes,
+        max_pixels=s.photo_max_pixels,
+        max_side=s.photo_max_side,
+    )
+
+
 @router.post("/report", response_class=HTMLResponse)
 async def report_submit(request: Request) -> Response:
     limit_public(request)
-    form = await request.form()
+    form = await request.form(max_files=1, max_fields=40)
     if not csrf_ok(request, form):
         return csrf_refused(request)
     ctx = ctx_of(request)
     try:
+        picked = await run_in_threadpool(map_click, ctx, form)
+        if picked is not None:
+            # a click on the map (without JavaScript) fills in the place and shows the form
+            # again: the report is sent only with the Send button
+            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            values["lat"], values["lon"] = f"{picked[0]:.6f}", f"{picked[1]:.6f}"
+            return await _form_page(request, form=values, picked=True)
         contact = Contact(
             name=_text(form, "contact_name", 200) or None,
             email=_text(form, "contact_email", 200) or None,
@@ -86,11 +201,13 @@ async def report_submit(request: Request) -> Response:
             lon=lon,
             address=_text(form, "address", 500) or None,
             contact=contact,
+            photo=await _photo(ctx, form),
         )
         pending = start_submission(ctx, Actor(kind="resident", name="anonymous"), voice)
         result = await asyncio.wrap_future(pending)
     except DomainError as exc:
-        return await _form_page(request, exc.status_code, error=exc.message, form=dict(form))
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        return await _form_page(request, exc.status_code, error=exc.message, form=values)
     return redirect(request, f"/report/thanks/{result.tracking_code}")
 
 
@@ -119,7 +236,24 @@ async def _track_page(
     except DomainError as exc:
         return render(request, "pages/track_lookup.html", exc.status_code, error=exc.message)
     names = await run_in_threadpool(catalogue_names, ctx)
-    return render(request, "pages/track.html", status_code, case=case, names=names, **values)
+    case_id = await run_in_threadpool(tracked_case_id, ctx, code)
+    photos = await run_in_threadpool(case_photo_ids, ctx, case_id)
+    return render(
+        request, "pages/track.html", status_code, case=case, names=names, photos=photos, **values
+    )
+
+
+@router.get("/track/{code}/photos/{photo_id}")
+async def track_photo(request: Request, code: str, photo_id: int) -> Response:
+    """A photo of the resident's own case: the tracking code is the key."""
+    limit_public(request)
+    ctx = ctx_of(request)
+    try:
+        case_id = await run_in_threadpool(tracked_case_id, ctx, code)
+        photo = await run_in_threadpool(load_case_photo, ctx, case_id, photo_id)
+    except DomainError as exc:
+        return render(request, "pages/track_lookup.html", exc.status_code, error=exc.message)
+    return photo_response(photo.data, photo.content_type)
 
 
 @router.get("/track/{code}", response_class=HTMLResponse)

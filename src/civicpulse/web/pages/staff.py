@@ -16,9 +16,12 @@ from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services import cases as svc
+from civicpulse.services.insights import case_insights
+from civicpulse.services.photos import case_photo_ids, load_case_photo
 from civicpulse.services.public_views import catalogue_names
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.services.staff import login
+from civicpulse.services.urgency import mark_urgency
 from civicpulse.web.deps import limit_public
 from civicpulse.web.pages.common import (
     SESSION_COOKIE,
@@ -26,6 +29,7 @@ from civicpulse.web.pages.common import (
     csrf_refused,
     ctx_of,
     form_text,
+    photo_response,
     redirect,
     refused,
     render,
@@ -34,7 +38,10 @@ from civicpulse.web.pages.common import (
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-ACTIONS = ("assign", "transfer", "start", "reply", "note", "resolve", "reject", "merge")
+ACTIONS = (
+    "assign", "transfer", "start", "reply", "note", "resolve", "reject", "merge", "unmerge",
+    "urgency",
+)
 
 
 def _field(form: Any, name: str, limit: int = 4000) -> str:
@@ -164,10 +171,27 @@ async def _case_page(
     except DomainError as exc:
         return refused(request, exc, actor)
     names = await run_in_threadpool(catalogue_names, ctx)
+    photos = await run_in_threadpool(case_photo_ids, ctx, case_id)
+    insight = await run_in_threadpool(case_insights, ctx, actor, case_id)
     return render(
         request, "pages/staff_case.html", status_code, actor=actor, case=case, names=names,
-        **values,
+        photos=photos, insight=insight, **values,
     )
+
+
+@router.get("/cases/{case_id}/photos/{photo_id}")
+async def case_photo(request: Request, case_id: int, photo_id: int) -> Response:
+    """A photo of a case, for staff who may see the case."""
+    actor = await _actor(request)
+    if actor is None:
+        return redirect(request, "/staff/login")
+    ctx = ctx_of(request)
+    try:
+        await run_in_threadpool(get_case, ctx, actor, case_id)  # the case's own access check
+        photo = await run_in_threadpool(load_case_photo, ctx, case_id, photo_id)
+    except DomainError as exc:
+        return refused(request, exc, actor)
+    return photo_response(photo.data, photo.content_type)
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -200,6 +224,11 @@ def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> No
         if not into.isdigit():
             raise ValidationFailed("give the number of the case to merge into")
         svc.merge_case(ctx, actor, case_id, int(into), version)
+    elif action == "unmerge":
+        svc.unmerge_case(ctx, actor, case_id, _field(form, "reason"), version)
+    elif action == "urgency":
+        urgent = _field(form, "urgent", 5) == "yes"
+        mark_urgency(ctx, actor, case_id, urgent, _field(form, "reason"))
 
 
 @router.post("/cases/{case_id}/{action}", response_class=HTMLResponse)

@@ -1,0 +1,73 @@
+"""Routes of understanding: topics (public), a case's urgency and matches (staff), the undo
+of a merge and staff's urgency marks. Each is one service call; the services check roles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from civicpulse.domain.roles import Actor
+from civicpulse.services import cases as case_actions
+from civicpulse.services.context import Context
+from civicpulse.services.insights import case_insights
+from civicpulse.services.topics import list_topics
+from civicpulse.services.urgency import mark_urgency
+from civicpulse.web.deps import get_ctx, limit_public, staff
+from civicpulse.web.schemas import MAX_ID, ActionOut
+
+router = APIRouter(tags=["understanding"])
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class UnmergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    reason: str = Field(min_length=1, max_length=4000)
+    version: int | None = None
+
+
+class UrgencyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    urgent: bool
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@router.get("/topics")
+def topics(
+    request: Request,
+    limit: int = Query(20, ge=1, le=200),
+    min_size: int = Query(3, ge=3, le=1_000_000),
+    ctx: Context = Depends(get_ctx),
+) -> list[dict[str, Any]]:
+    """Discovered topics, largest first: key, label, phrases, size, first and last voice
+    time. No text and no personal data; labels are phrases several residents used."""
+    limit_public(request)
+    return list_topics(ctx, limit=limit, min_size=min_size)
+
+
+@router.get("/cases/{case_id}/understanding")
+def understanding(
+    case_id: CaseId, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
+) -> dict[str, Any]:
+    """Staff view: the case's urgency with reasons, each voice's match and topic."""
+    return case_insights(ctx, actor, case_id)
+
+
+@router.post("/cases/{case_id}/unmerge", response_model=ActionOut)
+def unmerge(
+    case_id: CaseId, body: UnmergeIn, ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff),
+) -> ActionOut:
+    """Undo a merge (by staff or by intake matching); the reason is shown to residents."""
+    r = case_actions.unmerge_case(ctx, actor, case_id, body.reason, body.version)
+    return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
+
+
+@router.post("/cases/{case_id}/urgency", status_code=204)
+def urgency(
+    case_id: CaseId, body: UrgencyIn, ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff),
+) -> None:
+    """Mark a case urgent or not urgent; the marks teach the urgency model."""
+    mark_urgency(ctx, actor, case_id, body.urgent, body.reason)
