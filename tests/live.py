@@ -26,6 +26,8 @@ def cli_env(db_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPULSE_")}
     # league tables are cached a minute in production; tests check them right after acting
     env["CIVICPULSE_PUBLIC_AGGREGATE_CACHE_SECONDS"] = "0"
+    # tests repeat the same words and expect separate cases (see the settings fixture)
+    env["CIVICPULSE_MATCH_AUTO_MERGE"] = "false"
     env.update(CIVICPULSE_DATABASE_URL=db_url, CIVICPULSE_DATA_DIR=str(data_dir), **extra)
     return env
 

@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         description="Real city data used by `civicpulse demo` when present.",
     )
     match_auto_merge: bool = Field(
-        False,
+        True,
         description="Merge a new voice's case into the open case about the same problem at "
         "intake (staff can undo it); off, the match is only proposed to staff.",
     )
@@ -142,6 +142,12 @@ class Settings(BaseSettings):
         None,
         description="JSON or YAML list of urgency rules {code, reason, weight, patterns} "
         "replacing the built-in ones.",
+    )
+    topics_refresh_seconds: float = Field(
+        600,
+        ge=0,
+        description="Background jobs place new voices in topics at most this often "
+        "(0: only `civicpulse topics`).",
     )
     topic_min_similarity: float = Field(
         0.25,

@@ -25,6 +25,17 @@ def shot(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+def photo_width(page: Any) -> int:
+    """The width of the page's first photo once it has loaded (photos load lazily)."""
+    page.locator(".photos img").first.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.photos img');"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        timeout=10_000,
+    )
+    return int(page.eval_on_selector(".photos img", "img => img.naturalWidth"))
+
+
 def staff_page(browser: Any, base: str, username: str) -> Any:
     page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
     page.goto(f"{base}/staff/login")
@@ -59,13 +70,13 @@ def test_resident_to_league_table_story(browser: Any, site: str, artifacts: Path
     resident.click("main a.button")
     resident.wait_for_url(f"{site}/track/{code}")
     assert "已提交" in resident.inner_text("main")
-    assert resident.eval_on_selector(".photos img", "img => img.naturalWidth") == 400
+    assert photo_width(resident) == 400
     shot(resident, artifacts, "03-resident-status-submitted")
 
     dispatcher = staff_page(browser, site, "dispatch")
     shot(dispatcher, artifacts, "04-dispatcher-inbox")
     dispatcher.click("text=楼下路面深坑")
-    assert dispatcher.eval_on_selector(".photos img", "img => img.naturalWidth") == 400
+    assert photo_width(dispatcher) == 400
     dispatcher.select_option("#department", "roads")
     dispatcher.click("form[action$='/assign'] button")
     dispatcher.wait_for_url(re.compile(r".*done=assign"))

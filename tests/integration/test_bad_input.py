@@ -119,6 +119,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         data_dir=tmp / "data", database_url=url, public_rate_limit_per_minute=100_000,
         login_rate_limit_per_minute=100_000, scorecard_min_sample=1,
         password_hash_memory_kib=1024, password_hash_time_cost=1,
+        match_auto_merge=False,  # the world's cases share words on purpose
         _env_file=None,  # type: ignore[call-arg]
     )
     settings.data_dir.mkdir(parents=True)

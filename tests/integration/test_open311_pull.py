@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import func, select
 
 from civicpulse.services.context import Context
-from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice
+from civicpulse.storage.tables import Case, CaseEvent, OutboxMessage, ResidentContact, Voice
 from tests.city import seed_city
 from tests.conftest import shared_data
 from tests.live import cli_env, run_cli
@@ -96,7 +96,7 @@ def test_sf_requests_land_once_each(ctx: Context, db_url: str, tmp_path: Path) -
     records = sf_records()
     assert len(records) == 1095
     endpoint = Endpoint(records, updates=None)
-    env = cli_env(db_url, tmp_path / "data")
+    env = cli_env(db_url, tmp_path / "data", CIVICPULSE_MATCH_AUTO_MERGE="true")
     args = ["--since", "2025-08-01T00:00:00Z", "--map-service", "HSOC:Homeless:Encampment=other"]
     with serve(endpoint) as url:
         first = run_cli(env, "open311", "pull", url, *args)
@@ -144,6 +144,9 @@ def test_sf_requests_land_once_each(ctx: Context, db_url: str, tmp_path: Path) -
             select(Voice).where(Voice.external_id.like(f"%:{blank['service_request_id']}"))
         ).one()
         assert stored.text == blank["service_code"]
+        # history notifies nobody and is never merged by itself, even with auto-merge on
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert s.scalar(select(func.count()).where(Case.status == "merged")) == 0
 
 
 def test_updates_are_recorded_once_as_internal_notes(

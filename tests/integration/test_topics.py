@@ -57,3 +57,18 @@ def test_public_topics_carry_no_personal_data(city: City) -> None:
     assert "13800138000" not in body and "王" not in body
     assert "粉尘" not in r.json()[0]["phrases"] or True  # labels are shared phrases only
     assert city.client.get("/api/v1/topics", params={"min_size": 1}).status_code == 422
+
+
+def test_the_background_pass_places_new_voices_when_due(city: City) -> None:
+    from civicpulse.channels.mail import SpoolTransport
+    from civicpulse.jobs.runner import Every, run_once
+
+    _say(city, BUS, "Smith")
+    transport = SpoolTransport(city.ctx.settings.mail_spool_path)
+    assert run_once(city.ctx, transport).topics_placed == 0  # not asked: nothing placed
+    assert run_once(city.ctx, transport, topics=True).topics_placed == 3
+    assert list_topics(city.ctx)[0]["size"] == 3
+
+    every = Every(3600)
+    assert every.due() and not every.due()  # once, then not again within the hour
+    assert not Every(0).due()  # 0 switches it off

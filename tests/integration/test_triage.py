@@ -35,3 +35,20 @@ def test_triage_lists_unrouted_cases_uncategorised_and_oldest_first(city: City) 
     assert "Triage queue" in html
     assert html.index(f"/staff/cases/{first}") < html.index(f"/staff/cases/{other_old}")
     assert f"/staff/cases/{routed}\"" not in html
+
+
+def test_urgent_first_then_the_model_least_sure(city: City) -> None:
+    from sqlalchemy import update
+
+    from civicpulse.storage.tables import Voice
+
+    sure = _submit(city, "Report about the square, unclear")
+    unsure = _submit(city, "Another report about the square")
+    no_view = _submit(city, "A third report, different street")
+    danger = _submit(city, "Gas leak in the stairwell, an elderly neighbour cannot get out")
+    with city.ctx.db.transaction() as s:
+        s.execute(update(Voice).where(Voice.case_id == sure).values(suggestion_confidence=0.55))
+        s.execute(update(Voice).where(Voice.case_id == unsure).values(suggestion_confidence=0.2))
+    r = city.client.get("/api/v1/cases", params={"triage": "true"}, headers=city.token("dispatch"))
+    order = [c["case_id"] for c in r.json()["items"]]
+    assert order == [danger, no_view, unsure, sure]

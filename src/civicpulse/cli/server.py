@@ -8,7 +8,7 @@ import typer
 
 from civicpulse.bootstrap import build_transport
 from civicpulse.cli.common import context
-from civicpulse.jobs.runner import run_once
+from civicpulse.jobs.runner import Every, run_once
 from civicpulse.storage.migrate import current_revision
 
 
@@ -48,13 +48,17 @@ def worker(
     once: bool = typer.Option(False, help="Run one pass and exit."),
     interval: float = typer.Option(10.0, help="Seconds between passes."),
 ) -> None:
-    """Deliver notifications and enforce deadlines (escalations, unverified resolutions)."""
+    """Deliver notifications, enforce deadlines (escalations, unverified resolutions), refresh
+    triage suggestions after a new model, and place new voices in topics."""
     ctx = context(migrate=False)
     transport = build_transport(ctx.settings)
+    topics = Every(ctx.settings.topics_refresh_seconds)
     while True:
-        r = run_once(ctx, transport)
+        r = run_once(ctx, transport, topics=once or topics.due())
         typer.echo(
-            f"sent {r.sent}, failed {r.failed}, escalated {r.escalated}, unverified {r.unverified}"
+            f"sent {r.sent}, failed {r.failed}, escalated {r.escalated}, unverified "
+            f"{r.unverified}, suggestions refreshed {r.resuggested}, "
+            f"voices placed in topics {r.topics_placed}"
         )
         if once:
             return

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from civicpulse.services.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.outbox import Transport, deliver_pending
 from civicpulse.services.resuggest import refresh_waiting_suggestions
+from civicpulse.services.topics import update_topics
 
 log = logging.getLogger("civicpulse.jobs")
 
@@ -25,13 +27,36 @@ class PassReport:
     escalated: int
     unverified: int
     resuggested: int = 0
+    topics_placed: int = 0
 
 
-def run_once(ctx: Context, transport: Transport) -> PassReport:
+def run_once(ctx: Context, transport: Transport, *, topics: bool = False) -> PassReport:
+    """Every job once; ``topics`` also places the voices that arrived since the last topic
+    run (it reads a window of recent voices, so callers run it less often than the rest)."""
     deadlines = run_deadlines(ctx)
     sent, failed = deliver_pending(ctx, transport)
     resuggested = refresh_waiting_suggestions(ctx)
-    return PassReport(sent, failed, deadlines.escalated, deadlines.unverified, resuggested)
+    placed = update_topics(ctx).placed if topics else 0
+    return PassReport(
+        sent, failed, deadlines.escalated, deadlines.unverified, resuggested, placed
+    )
+
+
+class Every:
+    """Says "due" at most once per ``seconds``, and never when ``seconds`` is 0 or less."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        if self.seconds <= 0:
+            return False
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
 
 
 class JobLoop:
@@ -49,9 +74,10 @@ class JobLoop:
         self._thread.start()
 
     def _run(self) -> None:
+        topics = Every(self.ctx.settings.topics_refresh_seconds)
         while not self._stop.is_set():
             try:
-                run_once(self.ctx, self.transport)
+                run_once(self.ctx, self.transport, topics=topics.due())
             except Exception:  # a failing pass must not kill the loop; it is logged and retried
                 log.exception("background job pass failed")
             self._stop.wait(self.interval)

@@ -266,6 +266,7 @@ def voice_from_remote(
         address=address,
         external_id=f"{key}:{rid}"[:200],
         occurred_at=_when(record.get("requested_datetime")),
+        historical=True,
         attributes={
             "open311": {
                 "source": url,

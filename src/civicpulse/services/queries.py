@@ -22,7 +22,9 @@ from civicpulse.storage.tables import (
     ResidentContact,
     Verification,
     Voice,
+    VoiceInsight,
 )
+from civicpulse.understanding.urgency import URGENT
 
 
 def case_labels(session: Session, case: Case) -> tuple[str | None, str | None]:
@@ -78,6 +80,23 @@ def _overdue(case: Case, now: datetime) -> bool:
     return case.resolution_due is not None and case.resolution_due < now
 
 
+def _triage_order() -> tuple[Any, ...]:
+    """What the dispatcher should look at first among cases nobody has routed yet: danger
+    (an urgent voice), then cases without a category, then those the model was least sure
+    of (no suggestion counts as the least sure), then the longest waiting."""
+    urgent = (
+        select(VoiceInsight.case_id)
+        .where(VoiceInsight.case_id == Case.id, VoiceInsight.urgency == URGENT)
+        .exists()
+    )
+    confidence = (
+        select(func.min(func.coalesce(Voice.suggestion_confidence, 0.0)))
+        .where(Voice.case_id == Case.id)
+        .scalar_subquery()
+    )
+    return (~urgent, Case.category_id.is_not(None), confidence, Case.id)
+
+
 def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
     """Cases the actor may see, newest first, overdue filter and text search included."""
     require_staff(actor)
@@ -113,9 +132,8 @@ def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
             q = q.where(or_(Case.title.like(pattern), Case.id.in_(matching_voices)))
         order: tuple[Any, ...]
         if f.triage:
-            # what nobody has routed yet: uncategorised first, then the longest waiting
             q = q.where(Case.status.in_(TRIAGE_STATES))
-            order = (Case.category_id.is_not(None), Case.id)
+            order = _triage_order()
         else:
             order = (Case.id.desc(),)
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0

@@ -104,6 +104,7 @@ def apply_at_intake(
     case_id: int,
     category: str | None,
     pre: Precomputed,
+    may_merge: bool = True,
 ) -> tuple[Match | None, bool]:
     """Match, merge and store, inside the submission's transaction.
 
@@ -116,7 +117,7 @@ def apply_at_intake(
     match = best_open_match(
         session, probe, params_from(settings), pre.query_keys, exclude_case_id=case_id
     )
-    merge = match is not None and settings.match_auto_merge
+    merge = match is not None and settings.match_auto_merge and may_merge
     row = _insight_row(pre, case_id, category, now)
     if match is not None:
         row.update(
@@ -192,12 +193,15 @@ def precompute_for(
     )
 
 
-def apply_to_submission(session: Session, ctx: Context, result: S, pre: Precomputed) -> S:
+def apply_to_submission(
+    session: Session, ctx: Context, result: S, pre: Precomputed, *, may_merge: bool = True
+) -> S:
     """:func:`apply_at_intake` for a fresh submission; the answer says when it was merged
-    (the resident's tracking code then shows the case it joined)."""
+    (the resident's tracking code then shows the case it joined). ``may_merge=False`` keeps
+    any match as a proposal (history from another system is never merged by itself)."""
     _, merged = apply_at_intake(
         session, ctx, voice_id=result.voice_id, case_id=result.case_id,
-        category=result.category, pre=pre,
+        category=result.category, pre=pre, may_merge=may_merge,
     )
     if merged:
         return replace(result, case_status=CaseStatus.MERGED.value)  # type: ignore[type-var]

@@ -65,6 +65,9 @@ class VoiceInput:
     suggestion: Suggestion | None = None
     #: a photo already stripped of its metadata (see services/photos.py)
     photo: CleanPhoto | None = None
+    #: brought in from another system's history (an Open311 pull): nobody is notified, since
+    #: nobody submitted it today, and it is never merged automatically into another case
+    historical: bool = False
 
 
 @dataclass
@@ -180,7 +183,7 @@ def start_submission(
         if previous is not None:
             return previous
         result = _insert(session, ctx, actor, v, idempotency_key)
-        return apply_to_submission(session, ctx, result, understood)
+        return apply_to_submission(session, ctx, result, understood, may_merge=not v.historical)
 
     def look_again(session: Session) -> SubmitResult:
         previous = _find_existing(session, v, idempotency_key)
@@ -377,7 +380,7 @@ def _insert(
                 "created_at": now,
             },
         )
-    if route.department_id:
+    if route.department_id and not v.historical:
         notify_department(
             session,
             email=route.department_email,
@@ -386,16 +389,17 @@ def _insert(
             case_id=case_id,
             now=now,
         )
-    notify_resident(
-        session,
-        kind="received",
-        email=v.contact.email,
-        language=language,
-        tracking_code=tracking_code,
-        base_url=ctx.settings.public_base_url,
-        case_id=case_id,
-        now=now,
-    )
+    if not v.historical:
+        notify_resident(
+            session,
+            kind="received",
+            email=v.contact.email,
+            language=language,
+            tracking_code=tracking_code,
+            base_url=ctx.settings.public_base_url,
+            case_id=case_id,
+            now=now,
+        )
     append_audit(
         session,
         actor=actor.label,

@@ -69,3 +69,15 @@ async def public_caller(request: Request) -> Actor | None:
         return cached
     limit_public(request)
     return None
+
+
+async def staff_or_integration(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Actor:
+    """A partner system by its API key, else a logged-in staff member; 401 for anyone else."""
+    if request.headers.get("x-api-key") is not None:
+        actor = await public_caller(request)
+        assert actor is not None  # a key was sent: unknown keys are refused inside
+        return actor
+    return await run_in_threadpool(staff, request, creds)

@@ -13,8 +13,9 @@ from civicpulse.services import cases as case_actions
 from civicpulse.services.context import Context
 from civicpulse.services.insights import case_insights
 from civicpulse.services.topics import list_topics
+from civicpulse.services.understand_text import understand_text
 from civicpulse.services.urgency import mark_urgency
-from civicpulse.web.deps import get_ctx, limit_public, staff
+from civicpulse.web.deps import get_ctx, limit_public, staff, staff_or_integration
 from civicpulse.web.schemas import MAX_ID, ActionOut
 
 router = APIRouter(tags=["understanding"])
@@ -25,6 +26,14 @@ class UnmergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     reason: str = Field(min_length=1, max_length=4000)
     version: int | None = None
+
+
+class UnderstandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    text: str = Field(min_length=1, max_length=8000)
+    title: str | None = Field(None, max_length=200)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
 
 
 class UrgencyIn(BaseModel):
@@ -44,6 +53,18 @@ def topics(
     time. No text and no personal data; labels are phrases several residents used."""
     limit_public(request)
     return list_topics(ctx, limit=limit, min_size=min_size)
+
+
+@router.post("/understand")
+def understand(
+    body: UnderstandIn,
+    ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff_or_integration),
+) -> dict[str, Any]:
+    """What intake would make of a text, nothing stored: language, the model's category and
+    department, urgency with reasons, the redacted text and the open case it would join.
+    For staff and integrations (by API key), since it can name open cases."""
+    return understand_text(ctx, actor, body.text, body.title, body.lat, body.lon)
 
 
 @router.get("/cases/{case_id}/understanding")
