@@ -60,9 +60,14 @@ wrk.headers["X-API-Key"] = "%(key)s"
 local n = 0
 request = function()
   n = n + 1
+  local lat, lon = 42.35, -71.06
+  if %(spread)s then  -- every voice somewhere else in a 20 km square: distinct problems
+    lat = 42.25 + ((n * 7919) %% 1000) / 5000
+    lon = -71.16 + ((n * 104729) %% 1000) / 4000
+  end
   local body = '{"text":"Street light out on Elm St near number ' .. n ..
-    ', dark at night","category":"streetlight","location":{"lat":42.35,"lon":-71.06},' ..
-    '"contact":{"name":"Resident ' .. n .. '","phone":"555-0100"}}'
+    ', dark at night","category":"streetlight","location":{"lat":' .. lat ..
+    ',"lon":' .. lon .. '},"contact":{"name":"Resident ' .. n .. '","phone":"555-0100"}}'
   return wrk.format(nil, "/api/v1/voices", nil, body)
 end
 """ + WRK_REPORT
@@ -133,6 +138,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--duration", type=int, default=20, help="seconds of load")
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--places",
+        choices=["same", "spread"],
+        default="same",
+        help="same: every voice at one spot, so each is merged into the first case (the "
+        "worst case for same-problem matching); spread: each at its own place, none merged",
+    )
+    ap.add_argument("--no-merge", action="store_true", help="CIVICPULSE_MATCH_AUTO_MERGE=false")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -145,6 +158,7 @@ def main() -> None:
         CIVICPULSE_DATABASE_URL=url,
         CIVICPULSE_DATA_DIR=str(workdir / "data"),
         CIVICPULSE_RUN_JOBS_IN_PROCESS="false",
+        CIVICPULSE_MATCH_AUTO_MERGE="false" if args.no_merge else "true",
     )
     server = subprocess.Popen(
         [str(BIN), "serve", "--port", str(args.port), "--workers", str(args.workers)], env=env
@@ -163,7 +177,7 @@ def main() -> None:
         time.sleep(2)
         rest = worker_rss(server.pid)
         script = workdir / "post.lua"
-        script.write_text(LUA % {"key": key})
+        script.write_text(LUA % {"key": key, "spread": str(args.places == "spread").lower()})
         out = subprocess.run(
             [
                 "wrk",

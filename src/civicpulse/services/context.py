@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from civicpulse.domain.roles import Actor
+from civicpulse.services.aggregate_cache import AggregateCache
 from civicpulse.services.classification import ModelHolder
 from civicpulse.services.group_commit import GroupCommitter
 from civicpulse.services.routing import RouteCache
@@ -32,16 +32,16 @@ class Context:
     #: integration actors by API-key hash; see services.staff.actor_for_api_key
     api_keys: TtlCache[str, Actor] = field(default_factory=lambda: TtlCache(API_KEY_CACHE_SECONDS))
     _writer: GroupCommitter | None = field(default=None, repr=False)
-    _aggregates: TtlCache[Any, Any] | None = field(default=None, repr=False)
+    _aggregates: AggregateCache | None = field(default=None, repr=False)
     _models: ModelHolder | None = field(default=None, repr=False)
     _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
-    def aggregates(self) -> TtlCache[Any, Any]:
-        """Published aggregates (league tables); see services.scorecards.published_scorecards."""
+    def aggregates(self) -> AggregateCache:
+        """Published aggregates (home page figures, league tables), a minute old at most."""
         with self._writer_lock:
             if self._aggregates is None:
-                self._aggregates = TtlCache(self.settings.public_aggregate_cache_seconds)
+                self._aggregates = AggregateCache(self.settings.public_aggregate_cache_seconds)
             return self._aggregates
 
     @property

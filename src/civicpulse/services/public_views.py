@@ -40,10 +40,7 @@ def published_overview(ctx: Context) -> Overview:
     ``public_aggregate_cache_seconds`` per process: three scans of every case each time."""
     if ctx.settings.public_aggregate_cache_seconds <= 0:
         return public_overview(ctx)
-    overview: Overview | None = ctx.aggregates.get("overview")
-    if overview is None:
-        overview = public_overview(ctx)
-        ctx.aggregates.put("overview", overview)
+    overview: Overview = ctx.aggregates.get("overview", lambda: public_overview(ctx))
     return overview
 
 

@@ -31,11 +31,9 @@ def published_scorecards(
     seconds = ctx.settings.public_aggregate_cache_seconds
     if seconds <= 0:
         return department_scorecards(ctx, since, until)
-    key = ("scorecards", since, until)
-    rows: list[ScorecardRow] | None = ctx.aggregates.get(key)
-    if rows is None:
-        rows = department_scorecards(ctx, since, until)
-        ctx.aggregates.put(key, rows)
+    rows: list[ScorecardRow] = ctx.aggregates.get(
+        ("scorecards", since, until), lambda: department_scorecards(ctx, since, until)
+    )
     return rows
 
 
