@@ -12,6 +12,7 @@ database. Needs Debian's ``wrk`` (apt-get install wrk). Prints one JSON line of 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from civicpulse.storage.database import Database
 from civicpulse.storage.migrate import upgrade
 from civicpulse.storage.tables import Voice
 
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 PG_ADMIN = os.environ.get(
     "CIVICPULSE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -58,6 +60,7 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = "%(key)s"
 local n = 0
+local texts = {%(texts)s}
 request = function()
   n = n + 1
   local lat, lon = 42.35, -71.06
@@ -65,8 +68,10 @@ request = function()
     lat = 42.25 + ((n * 7919) %% 1000) / 5000
     lon = -71.16 + ((n * 104729) %% 1000) / 4000
   end
-  local body = '{"text":"Street light out on Elm St near number ' .. n ..
-    ', dark at night","category":"streetlight","location":{"lat":' .. lat ..
+  local text = '"Street light out on Elm St near number ' .. n .. ', dark at night"'
+  if #texts > 0 then text = texts[(n %% #texts) + 1] end
+  local body = '{"text":' .. text ..
+    ',"category":"streetlight","location":{"lat":' .. lat ..
     ',"lon":' .. lon .. '},"contact":{"name":"Resident ' .. n .. '","phone":"555-0100"}}'
   return wrk.format(nil, "/api/v1/voices", nil, body)
 end
@@ -130,6 +135,14 @@ def worker_rss(pid: int) -> list[float]:
     return [rss_mb(k) for k in kids] or [rss_mb(pid)]
 
 
+def real_texts(limit: int = 5000) -> list[str]:
+    """Residents' own words for the load: long, varied, mostly different problems."""
+    path = SHARED / "gov_message_board" / "labelled_messages.csv"
+    with path.open(encoding="utf-8") as f:
+        rows = [r["text"].strip() for r in csv.DictReader(f)]
+    return [t[:2000] for t in rows if t and "]==]" not in t][:limit]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
@@ -146,6 +159,13 @@ def main() -> None:
         "worst case for same-problem matching); spread: each at its own place, none merged",
     )
     ap.add_argument("--no-merge", action="store_true", help="CIVICPULSE_MATCH_AUTO_MERGE=false")
+    ap.add_argument(
+        "--texts",
+        choices=["template", "real"],
+        default="template",
+        help="template: one sentence with a number; real: residents' messages from "
+        "../shared/data/gov_message_board/labelled_messages.csv, in turn",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -177,7 +197,16 @@ def main() -> None:
         time.sleep(2)
         rest = worker_rss(server.pid)
         script = workdir / "post.lua"
-        script.write_text(LUA % {"key": key, "spread": str(args.places == "spread").lower()})
+        texts = real_texts() if args.texts == "real" else []
+        script.write_text(
+            LUA
+            % {
+                "key": key,
+                "spread": str(args.places == "spread").lower(),
+                # each a JSON string literal inside a Lua long string
+                "texts": ",".join(f"[==[{json.dumps(t, ensure_ascii=False)}]==]" for t in texts),
+            }
+        )
         out = subprocess.run(
             [
                 "wrk",

@@ -72,6 +72,17 @@ def test_same_spot_and_window_is_the_same_problem_even_worded_apart() -> None:
     assert any("m apart" in r for r in verdict.reasons)
 
 
+def test_a_street_apart_in_one_category_the_words_must_meet() -> None:
+    # about 100 m apart: near enough for one problem, far enough for two lights
+    a = probe("Street light out on the corner", lat=37.7776, lon=-122.4178, category="light")
+    other = probe("Pothole filled with water", lat=37.7785, lon=-122.4178, category="light")
+    same = probe("Street light out at the corner", lat=37.7785, lon=-122.4178, category="light")
+    refused = judge(other, a, P)
+    assert not refused.same and "different words" in refused.reasons
+    assert refused.score >= P.threshold  # place and category alone would have merged them
+    assert judge(same, a, P).same
+
+
 def test_far_apart_places_are_different_problems_however_alike_the_text() -> None:
     a = probe("Tent blocking the sidewalk", lat=37.7776, lon=-122.4178)
     b = probe("Tent blocking the sidewalk", lat=37.7876, lon=-122.4178)  # about 1.1 km north

@@ -61,7 +61,8 @@ class MatchParams:
     Round numbers chosen by reasoning, not fitted: two reports from the same spot (within
     ``same_spot_m``, one building's frontage) in the window are one problem unless their
     categories differ; further away the place counts less, down to nothing at ``radius_m``.
-    A shared category adds a little. Without a common place, the texts alone must share
+    A shared category adds a little, but away from the very spot the texts must share
+    something (``min_text_apart``). Without a common place, the texts alone must share
     about a third of their shingles (headline or whole text), a usual near-duplicate level.
     """
 
@@ -71,6 +72,8 @@ class MatchParams:
     threshold: float = 0.30
     place_weight: float = 0.30
     category_weight: float = 0.15
+    #: away from the same spot, texts sharing less than this are never the same problem
+    min_text_apart: float = 0.10
     num_perm: int = 32
     bands: int = 16
     body_rows: int = 4
@@ -356,6 +359,10 @@ def judge(
         score += params.category_weight
         reasons.append(f"same category {new.category}")
     reasons.append(f"{days:.1f} days apart")
+    if (dist is None or dist > params.same_spot_m) and text < params.min_text_apart:
+        # a street's length away, two reports in one category can be two problems (two
+        # lights, two holes): away from the very spot the words must have something in common
+        return Judgement(False, score, text, dist, days, [*reasons, "different words"])
     return Judgement(score >= params.threshold, score, text, dist, days, reasons)
 
 
