@@ -1,15 +1,12 @@
 """The classifier in the intake path, and retraining it from the city's own cases.
 
 The newest model in ``DATA_DIR/models`` is used; a process notices a newer version within
-``CHECK_SECONDS`` and loads it, so retraining (a separate command) never blocks intake.
+``newest_model.CHECK_SECONDS`` and loads it, so retraining (a separate command) never blocks intake.
 Without any model, voices simply arrive uncategorised for the dispatcher, as before.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from civicpulse.domain.errors import ValidationFailed
+from civicpulse.services.newest_model import NewestModel
 from civicpulse.storage.tables import Case, Category, Voice
 from civicpulse.understanding.classifier import (
     CharNgramClassifier,
@@ -29,10 +27,6 @@ from civicpulse.understanding.classifier import (
 if TYPE_CHECKING:
     from civicpulse.services.context import Context
 
-CHECK_SECONDS = 30.0
-
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -41,36 +35,12 @@ class Suggestion:
     model_version: int
 
 
-class ModelHolder:
-    """Keeps the newest saved model of one installation loaded, reloading when it changes."""
+class ModelHolder(NewestModel[CharNgramClassifier]):
+    """Keeps the newest saved classifier of one installation loaded, reloading when it
+    changes; a file it cannot read is logged and voices arrive uncategorised meanwhile."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._model: CharNgramClassifier | None = None
-        self._path: Path | None = None
-        self._checked = float("-inf")
-        self._lock = threading.Lock()
-
-    def current(self) -> CharNgramClassifier | None:
-        with self._lock:
-            if time.monotonic() - self._checked >= CHECK_SECONDS:
-                self._checked = time.monotonic()
-                newest = latest_model_path(self.directory)
-                if newest is not None and newest != self._path:
-                    self._path = newest
-                    try:
-                        self._model = load_model(newest)
-                    except ValidationFailed as exc:
-                        # an outdated or damaged file must not stop intake: the model already
-                        # in use (if any) stays, else voices arrive uncategorised until
-                        # someone retrains; the file is not retried until a newer one appears
-                        log.warning("classifier %s not loaded: %s", newest.name, exc)
-            return self._model
-
-    def forget(self) -> None:
-        """Look for a newer model on the next call (after training in this process)."""
-        with self._lock:
-            self._checked = float("-inf")
+        super().__init__(directory, latest_model_path, load_model)
 
 
 def suggest(ctx: Context, text: str) -> Suggestion | None:

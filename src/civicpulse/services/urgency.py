@@ -12,7 +12,6 @@ import functools
 import json
 import re
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from sqlalchemy import select, update
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, Role, check_case_visible, require_role
 from civicpulse.services.audit import append_audit
+from civicpulse.services.newest_model import NewestModel
 from civicpulse.storage.tables import Case, CaseEvent, Voice, VoiceInsight
 from civicpulse.understanding.urgency import (
     URGENT,
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from civicpulse.services.context import Context
     from civicpulse.settings import Settings
 
-CHECK_SECONDS = 30.0
 MARK_EVENT = "urgency_marked"
 _MODEL_NAME = re.compile(r"^urgency-v(\d+)\.json$")
 
@@ -50,40 +49,19 @@ def rules(settings: Settings) -> RuleSet:
     return _rules_for(settings.urgency_rules_file)
 
 
-class _ModelHolder:
-    """The newest urgency model of one models directory, reloaded when a newer one appears."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._model: UrgencyModel | None = None
-        self._path: Path | None = None
-        self._checked = float("-inf")
-        self._lock = threading.Lock()
-
-    def current(self) -> UrgencyModel | None:
-        with self._lock:
-            if time.monotonic() - self._checked >= CHECK_SECONDS:
-                self._checked = time.monotonic()
-                newest = latest_model_path(self.directory)
-                if newest is not None and newest != self._path:
-                    data = json.loads(newest.read_text(encoding="utf-8"))
-                    self._model, self._path = UrgencyModel.from_json(data), newest
-            return self._model
-
-    def forget(self) -> None:
-        with self._lock:
-            self._checked = float("-inf")
+def _load_model(path: Path) -> UrgencyModel:
+    return UrgencyModel.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-_holders: dict[Path, _ModelHolder] = {}
+_holders: dict[Path, NewestModel[UrgencyModel]] = {}
 _holders_lock = threading.Lock()
 
 
-def _holder(settings: Settings) -> _ModelHolder:
+def _holder(settings: Settings) -> NewestModel[UrgencyModel]:
     directory = (settings.data_dir / "models").resolve()
     with _holders_lock:
         if directory not in _holders:
-            _holders[directory] = _ModelHolder(directory)
+            _holders[directory] = NewestModel(directory, latest_model_path, _load_model)
         return _holders[directory]
 
 
