@@ -6,6 +6,7 @@ call the same services as ``/api/v1/track/...``."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -262,14 +263,25 @@ async def track_page(request: Request, code: str) -> HTMLResponse:
     return await _track_page(request, code, done=request.query_params.get("done"))
 
 
-@router.post("/track/{code}/verify", response_class=HTMLResponse)
-async def verify(request: Request, code: str) -> Response:
+async def _resident_action(
+    request: Request, code: str, done: str, act: Callable[[Context, Any], object]
+) -> Response:
+    """The forms on the status page: checked, acted on, then back to the page with a note;
+    a refusal shows the page again with the reason."""
     limit_public(request)
     form = await request.form()
     if not csrf_ok(request, form):
         return csrf_refused(request)
-    ctx = ctx_of(request)
     try:
+        await run_in_threadpool(act, ctx_of(request), form)
+    except DomainError as exc:
+        return await _track_page(request, code, exc.status_code, error=exc.message)
+    return redirect(request, f"/track/{normalise_tracking_code(code)}?done={done}")
+
+
+@router.post("/track/{code}/verify", response_class=HTMLResponse)
+async def verify(request: Request, code: str) -> Response:
+    def act(ctx: Context, form: Any) -> None:
         fixed = form.get("fixed")
         if fixed not in ("yes", "no"):
             raise ValidationFailed("say whether it was really fixed: yes or no")
@@ -277,25 +289,14 @@ async def verify(request: Request, code: str) -> Response:
         if raw not in {"1", "2", "3", "4", "5"}:
             raise ValidationFailed("choose a satisfaction from 1 to 5")
         comment = _text(form, "comment", 2000) or None
-        await run_in_threadpool(
-            verify_resolution, ctx, RESIDENT, code, fixed == "yes", int(raw), comment
-        )
-    except DomainError as exc:
-        return await _track_page(request, code, exc.status_code, error=exc.message)
-    return redirect(request, f"/track/{normalise_tracking_code(code)}?done=verified")
+        verify_resolution(ctx, RESIDENT, code, fixed == "yes", int(raw), comment)
+
+    return await _resident_action(request, code, "verified", act)
 
 
 @router.post("/track/{code}/contest", response_class=HTMLResponse)
 async def contest(request: Request, code: str) -> Response:
-    limit_public(request)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return csrf_refused(request)
-    ctx = ctx_of(request)
-    try:
-        reason = _text(form, "reason", 2000)
-        await run_in_threadpool(contest_rejection, ctx, RESIDENT, code, reason)
-    except DomainError as exc:
-        return await _track_page(request, code, exc.status_code, error=exc.message)
-    return redirect(request, f"/track/{normalise_tracking_code(code)}?done=contested")
+    def act(ctx: Context, form: Any) -> None:
+        contest_rejection(ctx, RESIDENT, code, _text(form, "reason", 2000))
 
+    return await _resident_action(request, code, "contested", act)
