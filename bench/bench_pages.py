@@ -46,7 +46,7 @@ from sqlalchemy import create_engine, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_import import MAPPING, SOURCE
-from bench_voices import BIN, WRK_REPORT, fresh_database, worker_rss
+from bench_voices import BIN, WRK_REPORT, fresh_database, run_wrk, worker_rss
 from civicpulse.demo.sources import BOSTON_REASONS, BOSTON_TYPES
 from civicpulse.storage.tables import Case
 
@@ -150,26 +150,7 @@ def concurrent(
 ) -> dict[str, float]:
     script = workdir / "pages.lua"
     script.write_text(LUA % {"paths": ", ".join(json.dumps(p) for p in paths)})
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "2",
-            "-c",
-            str(connections),
-            "-d",
-            f"{duration}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(script),
-            base,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    result = run_wrk(script, base, connections, duration, threads=2, timeout_s=30)
     result["requests_per_s"] = round(result["requests"] / result["duration_s"], 1)
     return result
 

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, func, select, text
@@ -135,6 +136,28 @@ def worker_rss(pid: int) -> list[float]:
     return [rss_mb(k) for k in kids] or [rss_mb(pid)]
 
 
+def run_wrk(
+    script: Path, base: str, connections: int, duration: int, threads: int, timeout_s: int
+) -> dict[str, Any]:
+    """Run wrk with a Lua script ending in WRK_REPORT; its closing report as a dict."""
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t", str(threads),
+            "-c", str(connections),
+            "-d", f"{duration}s",
+            "--timeout", f"{timeout_s}s",
+            "-s", str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    report: dict[str, Any] = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    return report
+
+
 def real_texts(limit: int = 5000) -> list[str]:
     """Residents' own words for the load: long, varied, mostly different problems."""
     path = SHARED / "gov_message_board" / "labelled_messages.csv"
@@ -207,26 +230,7 @@ def main() -> None:
                 "texts": ",".join(f"[==[{json.dumps(t, ensure_ascii=False)}]==]" for t in texts),
             }
         )
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(args.threads),
-                "-c",
-                str(args.connections),
-                "-d",
-                f"{args.duration}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+        result = run_wrk(script, base, args.connections, args.duration, args.threads, 10)
         loaded = worker_rss(server.pid)
     finally:
         server.terminate()
