@@ -12,11 +12,9 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.context import Context
+from civicpulse.services.queries import TRIAGE_STATES
 from civicpulse.storage.tables import Case, CaseEvent, Voice
-
-WAITING = (CaseStatus.SUBMITTED.value, CaseStatus.CONTESTED.value)
 
 
 def refresh_waiting_suggestions(ctx: Context, batch: int = 500) -> int:
@@ -67,7 +65,7 @@ def _stale(s: Session, version: int, batch: int) -> list[tuple[int, int, str]]:
         select(Voice.id, Voice.case_id, Voice.text)
         .join(Case, Case.id == Voice.case_id)
         .where(
-            Case.status.in_(WAITING),
+            Case.status.in_(TRIAGE_STATES),
             Case.category_id.is_(None),
             or_(Voice.model_version.is_(None), Voice.model_version < version),
         )
