@@ -25,6 +25,7 @@ from civicpulse.domain.workflow import Action, CaseStatus, Transition, plan_tran
 from civicpulse.services.audit import append_audit
 from civicpulse.services.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
+from civicpulse.services.queries import case_id_for_code
 from civicpulse.storage.tables import Case, CaseEvent, Department, ResidentContact, Voice
 
 
@@ -500,18 +501,6 @@ def unmerge_case(
 # ---- the resident's side -------------------------------------------------------------------
 
 
-def _case_by_code(ctx: Context, tracking_code: str) -> int:
-    from civicpulse.domain.tracking import normalise_tracking_code
-
-    with ctx.db.reader() as s:
-        case_id = s.scalar(
-            select(Case.id).where(Case.tracking_code == normalise_tracking_code(tracking_code))
-        )
-    if case_id is None:
-        raise NotFound("no case has this tracking code")
-    return case_id
-
-
 def verify_resolution(
     ctx: Context,
     actor: Actor,
@@ -525,7 +514,7 @@ def verify_resolution(
         raise ValidationFailed("satisfaction must be an integer from 1 to 5")
     if comment is not None and len(comment) > 4000:
         raise ValidationFailed("comment must be at most 4000 characters")
-    case_id = _case_by_code(ctx, tracking_code)
+    case_id = case_id_for_code(ctx, tracking_code)
     action = Action.CONFIRM if fixed else Action.DISPUTE
 
     def prepare(session: Session, case: Case) -> Step:
@@ -561,7 +550,7 @@ def verify_resolution(
 
 def contest_rejection(ctx: Context, actor: Actor, tracking_code: str, reason: str) -> ActionResult:
     """A resident who thinks the city wrongly refused a case puts it back to the dispatcher."""
-    case_id = _case_by_code(ctx, tracking_code)
+    case_id = case_id_for_code(ctx, tracking_code)
     return _act(
         ctx,
         actor,

@@ -19,9 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from civicpulse.domain.errors import NotFound, ValidationFailed
-from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.services.context import Context
-from civicpulse.storage.tables import Case, Voice, VoicePhoto
+from civicpulse.storage.tables import Voice, VoicePhoto
 
 #: what Pillow calls the formats a resident may send, and what we answer with
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -136,13 +135,3 @@ def load_case_photo(ctx: Context, case_id: int, photo_id: int) -> VoicePhoto:
             raise NotFound("no such photo")
         s.expunge(photo)
         return photo
-
-
-def tracked_case_id(ctx: Context, tracking_code: str) -> int:
-    """The case a tracking code opens; the code is the resident's key to their own photos."""
-    code = normalise_tracking_code(tracking_code)
-    with ctx.db.reader() as s:
-        case_id = s.scalars(select(Case.id).where(Case.tracking_code == code)).one_or_none()
-    if case_id is None:
-        raise NotFound("no case has this tracking code")
-    return case_id

@@ -253,6 +253,17 @@ def _verifications(s: Session, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
+def case_id_for_code(ctx: Context, tracking_code: str) -> int:
+    """The case a tracking code opens (the resident's key to their case), or NotFound."""
+    with ctx.db.reader() as s:
+        case_id = s.scalar(
+            select(Case.id).where(Case.tracking_code == normalise_tracking_code(tracking_code))
+        )
+    if case_id is None:
+        raise NotFound("no case has this tracking code")
+    return int(case_id)
+
+
 def track_case(ctx: Context, tracking_code: str) -> dict[str, Any]:
     """The public view behind a tracking code: status and public timeline, no personal data."""
     code = normalise_tracking_code(tracking_code)

@@ -25,10 +25,9 @@ from civicpulse.services.photos import (
     case_photo_ids,
     clean_photo,
     load_case_photo,
-    tracked_case_id,
 )
 from civicpulse.services.public_views import area_outlines, catalogue_names
-from civicpulse.services.queries import track_case
+from civicpulse.services.queries import case_id_for_code, track_case
 from civicpulse.services.voices import Contact, VoiceInput, start_submission
 from civicpulse.web.deps import limit_public
 from civicpulse.web.pages.common import (
@@ -237,7 +236,7 @@ async def _track_page(
     except DomainError as exc:
         return render(request, "pages/track_lookup.html", exc.status_code, error=exc.message)
     names = await run_in_threadpool(catalogue_names, ctx)
-    case_id = await run_in_threadpool(tracked_case_id, ctx, code)
+    case_id = await run_in_threadpool(case_id_for_code, ctx, code)
     photos = await run_in_threadpool(case_photo_ids, ctx, case_id)
     return render(
         request, "pages/track.html", status_code, case=case, names=names, photos=photos, **values
@@ -250,7 +249,7 @@ async def track_photo(request: Request, code: str, photo_id: int) -> Response:
     limit_public(request)
     ctx = ctx_of(request)
     try:
-        case_id = await run_in_threadpool(tracked_case_id, ctx, code)
+        case_id = await run_in_threadpool(case_id_for_code, ctx, code)
         photo = await run_in_threadpool(load_case_photo, ctx, case_id, photo_id)
     except DomainError as exc:
         return render(request, "pages/track_lookup.html", exc.status_code, error=exc.message)
