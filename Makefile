@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # axe-core (accessibility check in tests/browser) comes from npm, pinned by package-lock.json
 node_modules/axe-core/axe.min.js: package.json package-lock.json

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from civicpulse.channels.tabular import file_sha256, open_table
 from civicpulse.domain.roles import SYSTEM
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.imports import DEFAULT_BATCH, ImportOptions, import_voices
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database

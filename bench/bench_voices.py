@@ -28,8 +28,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from civicpulse.domain.roles import SYSTEM
+from civicpulse.infra.context import Context
 from civicpulse.services.catalogue import import_catalogue
-from civicpulse.services.context import Context
 from civicpulse.services.staff import add_api_key
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database

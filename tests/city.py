@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 
 from civicpulse.domain.roles import SYSTEM
+from civicpulse.infra.context import Context
 from civicpulse.services.catalogue import import_catalogue
-from civicpulse.services.context import Context
 from civicpulse.services.staff import add_user
 
 SQUARE = {

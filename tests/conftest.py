@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
 from civicpulse.storage.migrate import upgrade

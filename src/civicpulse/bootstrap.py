@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from civicpulse.channels.mail import transport_for
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.outbox import Transport
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
-from civicpulse.storage.migrate import upgrade
+from civicpulse.storage.migrate import current_revision, upgrade
 
 
 def build_context(settings: Settings | None = None, *, migrate: bool = False) -> Context:
@@ -22,3 +22,8 @@ def build_context(settings: Settings | None = None, *, migrate: bool = False) ->
 
 def build_transport(settings: Settings) -> Transport:
     return transport_for(settings)
+
+
+def schema_revision(ctx: Context) -> str | None:
+    """The migration the database stands at, for ``civicpulse init`` to report."""
+    return current_revision(ctx.db.engine)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from tests.city import seed_city
 from tests.live import cli_env, live_server
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from civicpulse.domain.errors import PermissionDenied
 from civicpulse.domain.roles import RESIDENT, Actor, Role
+from civicpulse.infra.context import Context
 from civicpulse.services.catalogue import import_catalogue
-from civicpulse.services.context import Context
 from civicpulse.services.staff import add_api_key, add_user, revoke_api_key
 from civicpulse.storage.tables import ApiKey, Category, StaffUser
 

@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from civicpulse.domain.audit_chain import GENESIS, ChainProblem, canonical_json, record_hash
 from civicpulse.domain.roles import SYSTEM
+from civicpulse.infra.context import Context
 from civicpulse.services.audit import verify_audit_log
-from civicpulse.services.context import Context
 from civicpulse.services.voices import VoiceInput, submit_voice
 from tests.city import City
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from civicpulse.domain.roles import SYSTEM
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.staff import add_api_key, list_api_keys, revoke_api_key
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database

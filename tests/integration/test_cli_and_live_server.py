@@ -114,8 +114,8 @@ def test_worker_delivers_and_enforces_deadlines(db_url: str, tmp_path: Path) -> 
     from datetime import UTC, datetime, timedelta
 
     from civicpulse.domain.roles import SYSTEM, Actor, Role
+    from civicpulse.infra.context import Context
     from civicpulse.services.cases import resolve_case
-    from civicpulse.services.context import Context
     from civicpulse.services.voices import Contact, VoiceInput, submit_voice
     from civicpulse.settings import Settings
     from civicpulse.storage.database import Database

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from civicpulse.domain.errors import Conflict, InvalidTransition
 from civicpulse.domain.roles import RESIDENT, Actor
+from civicpulse.infra.context import Context
 from civicpulse.services import cases as svc
 from civicpulse.services.audit import verify_audit_log
-from civicpulse.services.context import Context
 from civicpulse.services.staff import staff_actor
 from civicpulse.services.voices import Contact, VoiceInput, submit_voice
 from civicpulse.storage.tables import (

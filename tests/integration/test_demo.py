@@ -22,8 +22,8 @@ from civicpulse.demo.life import CaseOutline, Step, department_profiles, plan_ca
 from civicpulse.demo.seed import SeedReport, city_summary, reset_sqlite, seed_demo
 from civicpulse.demo.sources import sample_voices
 from civicpulse.domain.errors import ValidationFailed
+from civicpulse.infra.context import Context
 from civicpulse.services.audit import verify_audit_log
-from civicpulse.services.context import Context
 from civicpulse.services.scorecards import department_scorecards
 from civicpulse.services.staff import actor_for_api_key, login
 from civicpulse.settings import Settings

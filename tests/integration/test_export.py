@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.export import FIELDS, export_cases, public_case_rows
 from tests.city import City
 from tests.live import cli_env, run_cli

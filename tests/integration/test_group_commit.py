@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicpulse.services.audit import append_audit, verify_audit_log
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
+from civicpulse.services.audit import verify_audit_log
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Department
 
 

@@ -25,9 +25,9 @@ from civicpulse.channels.tabular import Row, file_sha256, open_table
 from civicpulse.cli import app
 from civicpulse.domain.errors import Conflict, ValidationFailed
 from civicpulse.domain.roles import SYSTEM
+from civicpulse.infra.context import Context
 from civicpulse.services.audit import verify_audit_log
 from civicpulse.services.catalogue import import_catalogue
-from civicpulse.services.context import Context
 from civicpulse.services.imports import (
     ImportOptions,
     ImportProgress,

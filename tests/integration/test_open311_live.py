@@ -10,7 +10,7 @@ import pytest
 from georeport import GeoReport
 
 from civicpulse.domain.roles import SYSTEM
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.staff import add_api_key
 from tests.city import seed_city
 from tests.live import cli_env, live_server

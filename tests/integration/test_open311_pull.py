@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.storage.tables import Case, CaseEvent, OutboxMessage, ResidentContact, Voice
 from tests.city import seed_city
 from tests.conftest import shared_data

@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from civicpulse.channels.mail import SmtpTransport, SpoolTransport, transport_for
 from civicpulse.domain.errors import InvalidTransition
 from civicpulse.domain.roles import RESIDENT, SYSTEM
+from civicpulse.infra.context import Context
 from civicpulse.jobs.runner import run_once
 from civicpulse.services import cases as case_service
 from civicpulse.services import deadlines as deadline_service
 from civicpulse.services import voices as voice_service
 from civicpulse.services.audit import verify_audit_log
-from civicpulse.services.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.outbox import deliver_pending
 from civicpulse.services.scorecards import department_scorecards

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from civicpulse.domain.roles import SYSTEM
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.scorecards import published_scorecards
 from civicpulse.services.voices import VoiceInput, submit_voice
 from tests.city import seed_city

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from civicpulse.services.aggregate_cache import AggregateCache
+from civicpulse.infra.aggregate_cache import AggregateCache
 
 
 def test_concurrent_first_visitors_share_one_computation() -> None:

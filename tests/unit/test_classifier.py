@@ -257,7 +257,7 @@ def test_max_chars_reads_only_the_start() -> None:
 def test_an_older_model_format_is_refused_with_a_way_out(
     trained: CharNgramClassifier, tmp_path: Path
 ) -> None:
-    from civicpulse.services.classification import ModelHolder
+    from civicpulse.infra.newest_model import ModelHolder
     from civicpulse.understanding.classifier import OutdatedModel
 
     path = save_model(trained, directory=tmp_path)
@@ -274,7 +274,7 @@ def test_an_older_model_format_is_refused_with_a_way_out(
 def test_a_damaged_newer_file_keeps_the_model_in_use(
     trained: CharNgramClassifier, tmp_path: Path
 ) -> None:
-    from civicpulse.services.classification import ModelHolder
+    from civicpulse.infra.newest_model import ModelHolder
 
     save_model(trained, directory=tmp_path)
     holder = ModelHolder(tmp_path)

@@ -11,7 +11,7 @@ import typer
 from civicpulse.bootstrap import build_context
 from civicpulse.domain.errors import DomainError
 from civicpulse.domain.roles import Actor
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])

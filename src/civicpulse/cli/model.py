@@ -18,6 +18,7 @@ from civicpulse.channels.tabular import open_table
 from civicpulse.cli.common import context, refusals_to_exit
 from civicpulse.cli.importing import parse_mapping
 from civicpulse.domain.errors import ValidationFailed
+from civicpulse.services.catalogue import departments_by_category
 from civicpulse.services.classification import train_from_cases
 from civicpulse.settings import Settings
 from civicpulse.understanding.classifier import (
@@ -192,7 +193,7 @@ def predict(
             f"no model in {models_dir(settings)}: run `civicpulse model train` or pass --model"
         )
     classifier = load_model(path)
-    departments = _catalogue_departments(settings)
+    departments = departments_by_category(settings)
     out = sys.stdout
     batch: list[tuple[str | None, str]] = []
 
@@ -225,31 +226,3 @@ def predict(
             flush()
     flush()
     out.flush()
-
-
-def _catalogue_departments(settings: Settings) -> dict[str, str]:
-    """Category code → department code from the catalogue; empty when there is no database.
-
-    Predicting on a file must not create a database as a side effect, so the embedded
-    SQLite file is only opened when it already exists.
-    """
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from civicpulse.storage.tables import Category, Department
-
-    if not settings.database_url and not (settings.data_dir / "civicpulse.db").exists():
-        return {}
-    engine = create_engine(settings.resolved_database_url())
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(Category.code, Department.code).join(
-                    Department, Category.department_id == Department.id
-                )
-            )
-            return {cat: dept for cat, dept in rows}
-    except SQLAlchemyError:
-        return {}
-    finally:
-        engine.dispose()

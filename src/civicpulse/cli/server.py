@@ -6,10 +6,9 @@ import time
 
 import typer
 
-from civicpulse.bootstrap import build_transport
+from civicpulse.bootstrap import build_transport, schema_revision
 from civicpulse.cli.common import context
 from civicpulse.jobs.runner import Every, run_once
-from civicpulse.storage.migrate import current_revision
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +20,7 @@ def register(app: typer.Typer) -> None:
 def init() -> None:
     """Create the database, or upgrade it to the newest schema."""
     ctx = context(migrate=True)
-    typer.echo(f"database ready at revision {current_revision(ctx.db.engine)}: {ctx.db.url}")
+    typer.echo(f"database ready at revision {schema_revision(ctx)}: {ctx.db.url}")
 
 
 def serve(

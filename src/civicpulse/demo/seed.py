@@ -29,7 +29,7 @@ from civicpulse.demo.life import plan_merge as plan_merge_steps
 from civicpulse.demo.sources import DemoVoice, real_voices, sample_voices
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor, Role
-from civicpulse.services.audit import append_audit
+from civicpulse.infra.context import Context
 from civicpulse.services.cases import (
     ActionResult,
     assign_case,
@@ -43,11 +43,11 @@ from civicpulse.services.cases import (
 )
 from civicpulse.services.catalogue import get_department_id, import_catalogue, load_catalogue_text
 from civicpulse.services.classification import train_from_cases
-from civicpulse.services.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.staff import add_api_key, add_user
 from civicpulse.services.voices import Contact, VoiceInput, submit_voice
 from civicpulse.settings import Settings
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.database import Database
 from civicpulse.storage.tables import Area, AuditEntry, Case, Category, Department, StaffUser, Voice
 

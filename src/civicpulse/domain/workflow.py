@@ -70,6 +70,10 @@ TRANSITIONS: dict[Action, tuple[frozenset[CaseStatus], CaseStatus | None]] = {
 #: states in which nobody owes the case any more work
 CLOSED_STATES = frozenset({S.CONFIRMED, S.UNVERIFIED, S.REJECTED, S.MERGED})
 
+#: states in which the city still owes the case action: not closed, and not waiting for the
+#: resident's verdict on a resolution (deadlines, overdue counts and open maps use these)
+AWAITING_ACTION = frozenset(s for s in CaseStatus if s not in CLOSED_STATES and s != S.RESOLVED)
+
 #: how many times a resident may contest rejections of one case
 MAX_CONTESTS = 1
 

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.outbox import Transport, deliver_pending
 from civicpulse.services.resuggest import refresh_waiting_suggestions

@@ -31,8 +31,8 @@ from sqlalchemy import select
 from civicpulse.domain.errors import DomainError, NotFound, ValidationFailed
 from civicpulse.domain.geo import validate_point
 from civicpulse.domain.roles import Actor
+from civicpulse.infra.context import Context
 from civicpulse.services.cases import reply_case
-from civicpulse.services.context import Context
 from civicpulse.services.staff import staff_actor
 from civicpulse.services.voices import MAX_TEXT, SubmitResult, VoiceInput, start_submission
 from civicpulse.storage.tables import Category, StaffUser, Voice

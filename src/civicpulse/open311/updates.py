@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, check_case_action
 from civicpulse.domain.workflow import Action, CaseStatus
+from civicpulse.infra.context import Context
 from civicpulse.open311.mapping import plan_update
 from civicpulse.open311.views import latest_event_id
 from civicpulse.services.cases import (
@@ -25,7 +26,6 @@ from civicpulse.services.cases import (
     start_case,
     transfer_case,
 )
-from civicpulse.services.context import Context
 from civicpulse.storage.tables import Case
 
 

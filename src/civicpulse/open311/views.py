@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.domain.workflow import CLOSED_STATES
+from civicpulse.infra.context import Context
 from civicpulse.open311.mapping import (
     attributes_of,
     extended_status_of_event,
@@ -28,7 +29,6 @@ from civicpulse.open311.mapping import (
     service_of,
     w3c,
 )
-from civicpulse.services.context import Context
 from civicpulse.storage.tables import Case, CaseEvent, Category, Department, Verification
 from civicpulse.understanding.redaction import redact
 

@@ -22,10 +22,10 @@ from civicpulse.domain.deadlines import verification_deadline
 from civicpulse.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, check_case_action
 from civicpulse.domain.workflow import Action, CaseStatus, Transition, plan_transition
-from civicpulse.services.audit import append_audit
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
 from civicpulse.services.queries import case_id_for_code
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent, Department, ResidentContact, Voice
 
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.geo import polygons_of
 from civicpulse.domain.roles import Actor, require_administrator
-from civicpulse.services.audit import append_audit
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
+from civicpulse.settings import Settings
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Area, Category, Department, RoutingRule
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
@@ -277,3 +278,29 @@ def get_department_id(ctx: Context, code: str) -> int:
     if dept_id is None:
         raise NotFound(f"unknown department {code!r}")
     return dept_id
+
+
+def departments_by_category(settings: Settings) -> dict[str, str]:
+    """Category code → department code from the catalogue; empty when there is no database.
+
+    Predicting on a file must not create a database as a side effect, so the embedded
+    SQLite file is only opened when it already exists.
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not settings.database_url and not (settings.data_dir / "civicpulse.db").exists():
+        return {}
+    engine = create_engine(settings.resolved_database_url())
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Category.code, Department.code).join(
+                    Department, Category.department_id == Department.id
+                )
+            )
+            return {cat: dept for cat, dept in rows}
+    except SQLAlchemyError:
+        return {}
+    finally:
+        engine.dispose()

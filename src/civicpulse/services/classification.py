@@ -14,18 +14,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from civicpulse.domain.errors import ValidationFailed
-from civicpulse.services.newest_model import NewestModel
 from civicpulse.storage.tables import Case, Category, Voice
 from civicpulse.understanding.classifier import (
     CharNgramClassifier,
     TrainingOptions,
-    latest_model_path,
-    load_model,
     save_model,
 )
 
 if TYPE_CHECKING:
-    from civicpulse.services.context import Context
+    from civicpulse.infra.context import Context
 
 
 @dataclass(frozen=True)
@@ -33,14 +30,6 @@ class Suggestion:
     category: str
     confidence: float
     model_version: int
-
-
-class ModelHolder(NewestModel[CharNgramClassifier]):
-    """Keeps the newest saved classifier of one installation loaded, reloading when it
-    changes; a file it cannot read is logged and voices arrive uncategorised meanwhile."""
-
-    def __init__(self, directory: Path) -> None:
-        super().__init__(directory, latest_model_path, load_model)
 
 
 def suggest(ctx: Context, text: str) -> Suggestion | None:

@@ -10,9 +10,9 @@ from sqlalchemy import or_, select
 from civicpulse.domain.deadlines import escalation_due, is_overdue
 from civicpulse.domain.errors import DomainError
 from civicpulse.domain.roles import SYSTEM
-from civicpulse.domain.workflow import CLOSED_STATES, CaseStatus
+from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus
+from civicpulse.infra.context import Context
 from civicpulse.services.cases import expire_verification, mark_escalated
-from civicpulse.services.context import Context
 from civicpulse.storage.tables import Case
 
 
@@ -27,9 +27,7 @@ def run_deadlines(ctx: Context, limit: int = 1000) -> DeadlineReport:
     now = ctx.now()
     report = DeadlineReport()
     repeat = timedelta(hours=ctx.settings.escalation_repeat_hours)
-    still_owed = [
-        s.value for s in CaseStatus if s not in CLOSED_STATES and s != CaseStatus.RESOLVED
-    ]
+    still_owed = sorted(AWAITING_ACTION)
     with ctx.db.reader() as s:
         overdue = s.execute(
             select(

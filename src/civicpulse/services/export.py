@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.workflow import CaseStatus
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.storage.tables import Area, Case, Category, Department, Verification, Voice
 
 FORMATS = ("csv", "json")

@@ -71,8 +71,7 @@ from civicpulse.domain.errors import Conflict, ValidationFailed
 from civicpulse.domain.geo import contains, polygons_of
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.tracking import ALPHABET
-from civicpulse.services.audit import append_audit
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.routing import Route, RouteTable
 from civicpulse.services.voices import (
     CHANNELS,
@@ -83,6 +82,7 @@ from civicpulse.services.voices import (
     opening_status,
     validate_voice,
 )
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import (
     Case,
     CaseEvent,

@@ -12,7 +12,7 @@ from civicpulse.storage.tables import Case, CaseEvent, Topic, Voice, VoiceInsigh
 from civicpulse.understanding.urgency import NORMAL, URGENT
 
 if TYPE_CHECKING:
-    from civicpulse.services.context import Context
+    from civicpulse.infra.context import Context
 
 
 def case_insights(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:

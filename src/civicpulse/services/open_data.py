@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TextIO
 
 from civicpulse.domain.errors import NotFound
+from civicpulse.infra.context import Context
 from civicpulse.insight.scorecard import ScorecardRow
-from civicpulse.services.context import Context
 from civicpulse.services.export import export_cases
 from civicpulse.services.scorecards import published_scorecards
 

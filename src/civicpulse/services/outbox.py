@@ -12,7 +12,7 @@ from typing import Protocol
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.storage.tables import OutboxDelivery, OutboxMessage
 
 

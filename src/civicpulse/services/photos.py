@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from civicpulse.domain.errors import NotFound, ValidationFailed
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.storage.tables import Voice, VoicePhoto
 
 #: what Pillow calls the formats a resident may send, and what we answer with

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from civicpulse.domain.errors import NotFound
-from civicpulse.domain.workflow import CaseStatus
-from civicpulse.services.context import Context
+from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus
+from civicpulse.infra.context import Context
 from civicpulse.services.queries import _events
 from civicpulse.storage.tables import Case, Category, Department
 
@@ -207,15 +207,14 @@ def area_outlines(ctx: Context) -> list[AreaOutline]:
 
 def public_map(ctx: Context, limit: int = 5000) -> MapData:
     """Area outlines and open cases, located to 3 decimals (about 100 m) as in the open data."""
-    from civicpulse.domain.workflow import CLOSED_STATES
-
-    open_states = [
-        s.value for s in CaseStatus if s not in CLOSED_STATES and s is not CaseStatus.RESOLVED
-    ]
     with ctx.db.reader() as s:
         rows = s.execute(
             select(Case.id, Case.lat, Case.lon, Case.status)
-            .where(Case.status.in_(open_states), Case.lat.is_not(None), Case.lon.is_not(None))
+            .where(
+                Case.status.in_(sorted(AWAITING_ACTION)),
+                Case.lat.is_not(None),
+                Case.lon.is_not(None),
+            )
             .order_by(Case.id.desc())
             .limit(limit)
         )

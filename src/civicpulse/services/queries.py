@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.roles import Actor, can_read_all_cases, check_case_visible, require_staff
 from civicpulse.domain.tracking import normalise_tracking_code
-from civicpulse.domain.workflow import CLOSED_STATES, CaseStatus, allowed_actions
-from civicpulse.services.context import Context
+from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus, allowed_actions
+from civicpulse.infra.context import Context
 from civicpulse.storage.tables import (
     Case,
     CaseEvent,
@@ -75,7 +75,7 @@ def case_summary(
 
 
 def _overdue(case: Case, now: datetime) -> bool:
-    if case.status in CLOSED_STATES or case.status == CaseStatus.RESOLVED:
+    if case.status not in AWAITING_ACTION:
         return False
     return case.resolution_due is not None and case.resolution_due < now
 
@@ -119,9 +119,7 @@ def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
             if not ids:
                 raise NotFound(f"unknown category {f.category!r}")
             q = q.where(Case.category_id == ids[0])
-        open_states = [st.value for st in CaseStatus if st not in CLOSED_STATES]
-        open_states.remove(CaseStatus.RESOLVED.value)
-        overdue_clause = (Case.resolution_due < now) & Case.status.in_(open_states)
+        overdue_clause = (Case.resolution_due < now) & Case.status.in_(sorted(AWAITING_ACTION))
         if f.overdue is True:
             q = q.where(overdue_clause)
         elif f.overdue is False:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.queries import TRIAGE_STATES
 from civicpulse.storage.tables import Case, CaseEvent, Voice
 

@@ -7,8 +7,6 @@ unknown category code reloads it before being refused, so a new category works a
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.geo import contains
+from civicpulse.infra.reloading import Reloading
 from civicpulse.storage.tables import Area, Category, Department, RoutingRule
-
-CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,6 @@ class RouteTable:
             (r.category_id, r.area_id): r.department_id
             for r in session.scalars(select(RoutingRule))
         }
-        self.loaded_at = time.monotonic()
 
     def area_at(self, lat: float | None, lon: float | None) -> int | None:
         if lat is None or lon is None:
@@ -101,27 +97,14 @@ class RouteTable:
         )
 
 
-class RouteCache:
-    """Per-process holder of the current RouteTable."""
-
-    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
-        self.seconds = seconds
-        self._table: RouteTable | None = None
-        self._lock = threading.Lock()
-
-    def table(self, session: Session, need_category: str | None = None) -> RouteTable:
-        with self._lock:
-            t = self._table
-            stale = t is None or time.monotonic() - t.loaded_at > self.seconds
-            if not stale and need_category and t is not None and not t.knows(need_category):
-                stale = True
-            if stale or t is None:
-                t = self._table = RouteTable(session)
-            return t
-
-    def clear(self) -> None:
-        with self._lock:
-            self._table = None
+def current_table(
+    routes: Reloading[RouteTable], session: Session, need_category: str | None = None
+) -> RouteTable:
+    """This process's table, read again when it is old or does not know ``need_category``."""
+    return routes.get(
+        lambda: RouteTable(session),
+        None if not need_category else (lambda t: t.knows(need_category)),
+    )
 
 
 def route_for(

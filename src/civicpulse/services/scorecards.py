@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from civicpulse.domain.deadlines import responded_on_time
+from civicpulse.infra.context import Context
 from civicpulse.insight.scorecard import CaseFacts, ScorecardRow, compute_scorecards
-from civicpulse.services.context import Context
 from civicpulse.storage.tables import Case, CaseEvent, Department, Verification
 
 RECEIVING_EVENTS = ("assigned", "assign", "transfer")

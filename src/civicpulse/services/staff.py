@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from civicpulse.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, Role, require_administrator
-from civicpulse.services.audit import append_audit
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import ApiKey, Department, StaffToken, StaffUser
 
 

@@ -29,7 +29,7 @@ from civicpulse.understanding.topics import (
 )
 
 if TYPE_CHECKING:
-    from civicpulse.services.context import Context
+    from civicpulse.infra.context import Context
 
 
 @dataclass(frozen=True)

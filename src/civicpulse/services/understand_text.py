@@ -15,9 +15,10 @@ from typing import Any
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.geo import validate_point
 from civicpulse.domain.roles import Actor, require_staff
+from civicpulse.infra.context import Context
 from civicpulse.services.classification import suggest
-from civicpulse.services.context import Context
 from civicpulse.services.matching import best_open_match, params_from
+from civicpulse.services.routing import current_table
 from civicpulse.services.understanding import precompute_for
 from civicpulse.understanding.language import detect_language
 from civicpulse.understanding.redaction import redact
@@ -49,7 +50,7 @@ def understand_text(
     with ctx.db.reader() as s:
         category = None
         if hint is not None:
-            table = ctx.routes.table(s, hint.category)
+            table = current_table(ctx.routes, s, hint.category)
             route = table.route(hint.category, lat, lon) if table.knows(hint.category) else None
             category = {
                 "code": hint.category,

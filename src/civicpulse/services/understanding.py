@@ -40,7 +40,7 @@ from civicpulse.understanding.matching import (
 from civicpulse.understanding.urgency import URGENT, Verdict
 
 if TYPE_CHECKING:
-    from civicpulse.services.context import Context
+    from civicpulse.infra.context import Context
     from civicpulse.settings import Settings
 
 MATCHER = Actor(kind="system", name="matching")

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, Role, check_case_visible, require_role
-from civicpulse.services.audit import append_audit
-from civicpulse.services.newest_model import NewestModel
+from civicpulse.infra.newest_model import NewestModel
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent, Voice, VoiceInsight
 from civicpulse.understanding.urgency import (
     URGENT,
@@ -32,7 +32,7 @@ from civicpulse.understanding.urgency import (
 )
 
 if TYPE_CHECKING:
-    from civicpulse.services.context import Context
+    from civicpulse.infra.context import Context
     from civicpulse.settings import Settings
 
 MARK_EVENT = "urgency_marked"

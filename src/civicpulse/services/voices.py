@@ -22,14 +22,14 @@ from civicpulse.domain.geo import validate_point
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.tracking import new_tracking_code
 from civicpulse.domain.workflow import CaseStatus
-from civicpulse.services.audit import append_audit
+from civicpulse.infra.context import Context
 from civicpulse.services.classification import Suggestion, suggest
-from civicpulse.services.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
 from civicpulse.services.photos import CleanPhoto, photo_row
 from civicpulse.services.queries import case_labels
-from civicpulse.services.routing import Route
+from civicpulse.services.routing import Route, current_table
 from civicpulse.services.understanding import apply_to_submission, precompute_for
+from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice, VoicePhoto
 from civicpulse.understanding.language import detect_language
 
@@ -279,7 +279,7 @@ def _insert(
     fraction of the ORM's unit of work here, and nothing else needs these rows as objects.
     """
     now = ctx.now()
-    table = ctx.routes.table(session, v.category)
+    table = current_table(ctx.routes, session, v.category)
     category, applied = v.category, False
     hint = v.suggestion
     if (

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from civicpulse.domain.errors import DomainError
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.web.deps import refuse_nul
 from civicpulse.web.limits import BodySizeLimit, RateLimiter
 from civicpulse.web.pages import install_pages

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.staff import actor_for_api_key, actor_for_token, sha256
 
 bearer = HTTPBearer(auto_error=False)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
-from civicpulse.services.context import Context
+from civicpulse.infra.context import Context
 from civicpulse.services.staff import actor_for_token
 
 WEB = Path(__file__).resolve().parents[1]

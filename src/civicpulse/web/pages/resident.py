@@ -17,9 +17,9 @@ from starlette.datastructures import UploadFile
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.domain.tracking import normalise_tracking_code
+from civicpulse.infra.context import Context
 from civicpulse.services.cases import contest_rejection, verify_resolution
 from civicpulse.services.classification import suggest
-from civicpulse.services.context import Context
 from civicpulse.services.photos import (
     CleanPhoto,
     case_photo_ids,

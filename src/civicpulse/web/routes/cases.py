@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
+from civicpulse.infra.context import Context
 from civicpulse.services import cases as svc
-from civicpulse.services.context import Context
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.web.deps import get_ctx, staff
 from civicpulse.web.schemas import (

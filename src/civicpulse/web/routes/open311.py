@@ -23,6 +23,7 @@ from civicpulse.domain.errors import (
     ValidationFailed,
 )
 from civicpulse.domain.roles import Actor
+from civicpulse.infra.context import Context
 from civicpulse.open311.formats import (
     FORMATS,
     MEDIA_TYPES,
@@ -47,7 +48,6 @@ from civicpulse.open311.views import (
     service_notice,
     updates_feed,
 )
-from civicpulse.services.context import Context
 from civicpulse.services.staff import actor_for_api_key, actor_for_token, sha256
 from civicpulse.services.voices import start_submission
 from civicpulse.web.deps import limit_public

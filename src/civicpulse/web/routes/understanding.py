@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicpulse.domain.roles import Actor
+from civicpulse.infra.context import Context
 from civicpulse.services import cases as case_actions
-from civicpulse.services.context import Context
 from civicpulse.services.insights import case_insights
 from civicpulse.services.topics import list_topics
 from civicpulse.services.understand_text import understand_text

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.roles import Actor
+from civicpulse.infra.context import Context
 from civicpulse.services.classification import suggest
-from civicpulse.services.context import Context
 from civicpulse.services.voices import Contact, VoiceInput, start_submission
 from civicpulse.web.deps import get_ctx, public_caller
 from civicpulse.web.schemas import VoiceIn, VoiceOut

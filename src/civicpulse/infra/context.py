@@ -6,17 +6,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from civicpulse.domain.roles import Actor
-from civicpulse.services.aggregate_cache import AggregateCache
-from civicpulse.services.classification import ModelHolder
-from civicpulse.services.group_commit import GroupCommitter
-from civicpulse.services.routing import RouteCache
-from civicpulse.services.ttl_cache import TtlCache
+from civicpulse.infra.aggregate_cache import AggregateCache
+from civicpulse.infra.group_commit import GroupCommitter
+from civicpulse.infra.newest_model import ModelHolder
+from civicpulse.infra.reloading import Reloading
+from civicpulse.infra.ttl_cache import TtlCache
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
 
+if TYPE_CHECKING:
+    from civicpulse.services.routing import RouteTable
+
 API_KEY_CACHE_SECONDS = 10.0
+ROUTE_CACHE_SECONDS = 5.0
 
 
 def utc_now() -> datetime:
@@ -28,7 +33,10 @@ class Context:
     db: Database
     settings: Settings
     clock: Callable[[], datetime] = field(default=utc_now)
-    routes: RouteCache = field(default_factory=RouteCache)
+    #: the catalogue as routing reads it; see services.routing.current_table
+    routes: Reloading[RouteTable] = field(
+        default_factory=lambda: Reloading(ROUTE_CACHE_SECONDS)
+    )
     #: integration actors by API-key hash; see services.staff.actor_for_api_key
     api_keys: TtlCache[str, Actor] = field(default_factory=lambda: TtlCache(API_KEY_CACHE_SECONDS))
     _writer: GroupCommitter | None = field(default=None, repr=False)

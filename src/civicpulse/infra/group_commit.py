@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from civicpulse.services.audit import flush_audit_buffer, open_audit_buffer
+from civicpulse.storage.audit_log import flush_audit_buffer, open_audit_buffer
 from civicpulse.storage.database import Database
 
 R = TypeVar("R")

@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from civicpulse.domain.errors import ValidationFailed
+from civicpulse.understanding.classifier import (
+    CharNgramClassifier,
+    latest_model_path,
+    load_model,
+)
 
 CHECK_SECONDS = 30.0
 log = logging.getLogger(__name__)
@@ -57,3 +62,11 @@ class NewestModel(Generic[M]):
         """Look for a newer model on the next call (after training in this process)."""
         with self._lock:
             self._checked = float("-inf")
+
+
+class ModelHolder(NewestModel[CharNgramClassifier]):
+    """Keeps the newest saved classifier of one installation loaded, reloading when it
+    changes; a file it cannot read is logged and voices arrive uncategorised meanwhile."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, latest_model_path, load_model)
