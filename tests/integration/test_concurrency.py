@@ -13,6 +13,7 @@ from civicpulse.domain.errors import Conflict, InvalidTransition
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.infra.context import Context
 from civicpulse.services import cases as svc
+from civicpulse.services import verdicts
 from civicpulse.services.audit import verify_audit_log
 from civicpulse.services.staff import staff_actor
 from civicpulse.services.voices import Contact, VoiceInput, submit_voice
@@ -182,8 +183,8 @@ def test_resident_double_submits_a_verdict(city: City) -> None:
         case_id, code = new_case(ctx)
         svc.resolve_case(ctx, officer, case_id, "fixed")
         results = race(
-            lambda c=code: svc.verify_resolution(ctx, RESIDENT, c, True, 5, None),
-            lambda c=code, n=n: svc.verify_resolution(ctx, RESIDENT, c, False, 1, f"no {n}"),
+            lambda c=code: verdicts.verify_resolution(ctx, RESIDENT, c, True, 5, None),
+            lambda c=code, n=n: verdicts.verify_resolution(ctx, RESIDENT, c, False, 1, f"no {n}"),
         )
         winner, result = one_winner(results)
         case = case_state(ctx, case_id)

@@ -22,6 +22,7 @@ from civicpulse.infra.context import Context
 from civicpulse.jobs.runner import run_once
 from civicpulse.services import cases as case_service
 from civicpulse.services import deadlines as deadline_service
+from civicpulse.services import case_change, verdicts
 from civicpulse.services import voices as voice_service
 from civicpulse.services.audit import verify_audit_log
 from civicpulse.services.deadlines import run_deadlines
@@ -157,7 +158,7 @@ def test_invalid_transition_queues_nothing(city: City) -> None:
                          json={"fixed": True, "satisfaction": 5})
     assert r.status_code == 409
     with pytest.raises(InvalidTransition):
-        case_service.contest_rejection(ctx, RESIDENT, v.tracking_code, "please")
+        verdicts.contest_rejection(ctx, RESIDENT, v.tracking_code, "please")
     assert outbox(ctx) == before
 
 
@@ -172,7 +173,7 @@ def test_failure_after_queueing_rolls_the_mail_back(
     def audit_down(*_: Any, **__: Any) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(case_service, "append_audit", audit_down)
+    monkeypatch.setattr(case_change, "append_audit", audit_down)
     with pytest.raises(RuntimeError):
         case_service.resolve_case(ctx, officer(ctx), v.case_id, "Filled the hole")
     monkeypatch.setattr(voice_service, "append_audit", audit_down)
@@ -488,7 +489,7 @@ def test_unverified_never_counts_as_confirmed(city: City, clock: Clock) -> None:
     silent = submit(ctx, category="pothole")
     _resolve_at(ctx, confirmed.case_id)
     _resolve_at(ctx, silent.case_id)
-    case_service.verify_resolution(ctx, RESIDENT, confirmed.tracking_code, True, 5, None)
+    verdicts.verify_resolution(ctx, RESIDENT, confirmed.tracking_code, True, 5, None)
     clock.advance(days=ctx.settings.verification_days + 1)
     assert run_deadlines(ctx).unverified == 1
     card = {r.department: r for r in department_scorecards(ctx, None, None)}

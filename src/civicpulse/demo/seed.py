@@ -30,8 +30,8 @@ from civicpulse.demo.sources import DemoVoice, real_voices, sample_voices
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor, Role
 from civicpulse.infra.context import Context
+from civicpulse.services.case_change import ActionResult
 from civicpulse.services.cases import (
-    ActionResult,
     assign_case,
     merge_case,
     reject_case,
@@ -39,12 +39,12 @@ from civicpulse.services.cases import (
     resolve_case,
     start_case,
     transfer_case,
-    verify_resolution,
 )
 from civicpulse.services.catalogue import get_department_id, import_catalogue, load_catalogue_text
 from civicpulse.services.classification import train_from_cases
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.staff import add_api_key, add_user
+from civicpulse.services.verdicts import verify_resolution
 from civicpulse.services.voices import Contact, VoiceInput, submit_voice
 from civicpulse.settings import Settings
 from civicpulse.storage.audit_log import append_audit

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from civicpulse.domain.deadlines import escalation_due, is_overdue
 from civicpulse.domain.errors import DomainError
 from civicpulse.domain.roles import SYSTEM
 from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus
 from civicpulse.infra.context import Context
-from civicpulse.services.cases import expire_verification, mark_escalated
-from civicpulse.storage.tables import Case
+from civicpulse.services.notifications import notify_department
+from civicpulse.services.verdicts import expire_verification
+from civicpulse.storage.audit_log import append_audit
+from civicpulse.storage.tables import Case, CaseEvent, Department
 
 
 @dataclass
@@ -69,3 +71,58 @@ def run_deadlines(ctx: Context, limit: int = 1000) -> DeadlineReport:
         except DomainError:
             continue  # the resident answered meanwhile
     return report
+
+
+def mark_escalated(ctx: Context, case_id: int, level_reason: str) -> bool:
+    """Record an escalation without changing the state (used by the deadline job).
+
+    The update only lands while the case is still due for one, so two workers that both
+    saw it overdue escalate it once; returns whether this call did.
+    """
+    now = ctx.now()
+    not_since = now - timedelta(hours=ctx.settings.escalation_repeat_hours)
+    with ctx.db.transaction() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            return False
+        claimed = session.execute(
+            update(Case)
+            .where(
+                Case.id == case_id,
+                or_(Case.last_escalated_at.is_(None), Case.last_escalated_at <= not_since),
+            )
+            .values(escalation_level=Case.escalation_level + 1, last_escalated_at=now)
+            .returning(Case.id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if claimed is None:
+            return False
+        session.add(
+            CaseEvent(
+                case_id=case_id,
+                kind="escalated",
+                actor="system:deadlines",
+                public=False,
+                message=f"overdue: {level_reason}",
+                data={"broken": level_reason},
+                created_at=now,
+            )
+        )
+        dept = session.get(Department, case.department_id) if case.department_id else None
+        notify_department(
+            session,
+            email=dept.email if dept else None,
+            subject=f"OVERDUE case {case_id}: {case.title[:80]}",
+            body=f"The {level_reason.replace('_', ' ')} deadline of case {case_id} has passed.",
+            case_id=case_id,
+            now=now,
+        )
+        append_audit(
+            session,
+            actor="system:deadlines",
+            action="case.escalated",
+            subject=f"case:{case_id}",
+            data={"broken": level_reason},
+            at=now,
+        )
+    return True

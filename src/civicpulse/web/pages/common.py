@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
@@ -233,6 +234,5 @@ def form_text(form: Any, name: str, limit: int) -> str:
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be text")
     value = value.strip()
-    if len(value) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters")
+    limits.check_length(name, value, limit)
     return value

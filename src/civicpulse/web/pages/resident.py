@@ -18,7 +18,6 @@ from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.infra.context import Context
-from civicpulse.services.cases import contest_rejection, verify_resolution
 from civicpulse.services.classification import suggest
 from civicpulse.services.photos import (
     CleanPhoto,
@@ -28,6 +27,7 @@ from civicpulse.services.photos import (
 )
 from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.queries import case_id_for_code, track_case
+from civicpulse.services.verdicts import contest_rejection, verify_resolution
 from civicpulse.services.voices import Contact, VoiceInput, start_submission
 from civicpulse.web.deps import limit_public
 from civicpulse.web.pages.common import (

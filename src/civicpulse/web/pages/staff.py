@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
-from civicpulse.services import cases as svc
+from civicpulse.services.case_commands import COMMANDS, CaseCommand, perform
 from civicpulse.services.insights import case_insights
 from civicpulse.services.photos import case_photo_ids, load_case_photo
 from civicpulse.services.public_views import catalogue_names
@@ -38,13 +39,13 @@ from civicpulse.web.pages.common import (
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-ACTIONS = (
-    "assign", "transfer", "start", "reply", "note", "resolve", "reject", "merge", "unmerge",
-    "urgency",
-)
+#: marking urgency teaches the urgency model as well as changing the case, so it is its own
+#: use case rather than a case command
+URGENCY = "urgency"
+ACTIONS = (*COMMANDS, URGENCY)
 
 
-def _field(form: Any, name: str, limit: int = 4000) -> str:
+def _field(form: Any, name: str, limit: int = limits.REASON) -> str:
     return form_text(form, name, limit)
 
 
@@ -203,32 +204,23 @@ async def case_page(request: Request, case_id: int) -> Response:
 
 
 def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> None:
-    raw_version = _field(form, "version", 12)
-    version = int(raw_version) if raw_version.isdigit() else None
-    if action == "assign":
-        svc.assign_case(ctx, actor, case_id, _field(form, "department", 64), version)
-    elif action == "transfer":
-        svc.transfer_case(
-            ctx, actor, case_id, _field(form, "department", 64), _field(form, "reason"), version
-        )
-    elif action == "start":
-        svc.start_case(ctx, actor, case_id, version)
-    elif action in ("reply", "note"):
-        svc.reply_case(ctx, actor, case_id, _field(form, "message"), action == "reply", version)
-    elif action == "resolve":
-        svc.resolve_case(ctx, actor, case_id, _field(form, "message"), version)
-    elif action == "reject":
-        svc.reject_case(ctx, actor, case_id, _field(form, "reason"), version)
-    elif action == "merge":
-        into = _field(form, "into_case_id", 12)
-        if not into.isdigit():
-            raise ValidationFailed("give the number of the case to merge into")
-        svc.merge_case(ctx, actor, case_id, int(into), version)
-    elif action == "unmerge":
-        svc.unmerge_case(ctx, actor, case_id, _field(form, "reason"), version)
-    elif action == "urgency":
+    if action == URGENCY:
         urgent = _field(form, "urgent", 5) == "yes"
         mark_urgency(ctx, actor, case_id, urgent, _field(form, "reason"))
+        return
+    raw_version = _field(form, "version", 12)
+    into = _field(form, "into_case_id", 12)
+    command = CaseCommand(
+        action,
+        message=_field(form, "message", limits.TEXT),
+        reason=_field(form, "reason"),
+        department=_field(form, "department", limits.CODE),
+        into_case_id=int(into) if into.isdigit() else None,
+    )
+    perform(
+        ctx, actor, case_id, [command],
+        expected_version=int(raw_version) if raw_version.isdigit() else None,
+    )
 
 
 @router.post("/cases/{case_id}/{action}", response_class=HTMLResponse)

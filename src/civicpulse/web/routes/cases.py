@@ -10,6 +10,7 @@ from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
 from civicpulse.infra.context import Context
 from civicpulse.services import cases as svc
+from civicpulse.services.case_change import ActionResult
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.web.deps import get_ctx, staff
 from civicpulse.web.schemas import (
@@ -30,7 +31,7 @@ router = APIRouter(tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _out(r: svc.ActionResult) -> ActionOut:
+def _out(r: ActionResult) -> ActionOut:
     return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
 
 

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.roles import RESIDENT
 from civicpulse.infra.context import Context
-from civicpulse.services.cases import contest_rejection, verify_resolution
 from civicpulse.services.queries import track_case
 from civicpulse.services.scorecards import published_scorecards
 from civicpulse.services.staff import login
+from civicpulse.services.verdicts import contest_rejection, verify_resolution
 from civicpulse.web.deps import get_ctx, limit_public
 from civicpulse.web.schemas import ActionOut, ContestIn, ScorecardOut, TokenOut, VerificationIn
 
