@@ -26,11 +26,17 @@ async def refuse_nul(request: Request) -> None:
         raise ValidationFailed("the address must not contain NUL characters (%00)")
 
 
+def ctx_of(request: Request) -> Context:
+    """The application's context, which the app factory put on its state: the one place
+    that knows where it lives."""
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
 async def get_ctx(request: Request) -> Context:
     """Async on purpose: FastAPI runs sync dependencies in a thread, which costs more than
     this lookup."""
-    ctx: Context = request.app.state.ctx
-    return ctx
+    return ctx_of(request)
 
 
 def client_address(request: Request) -> str:
@@ -44,7 +50,7 @@ def staff(
     """The logged-in staff member, or 401."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated("log in first: send Authorization: Bearer <token>")
-    return actor_for_token(request.app.state.ctx, creds.credentials)
+    return actor_for_token(ctx_of(request), creds.credentials)
 
 
 def limit_public(request: Request, bucket: str = "public") -> None:
@@ -62,7 +68,7 @@ async def public_caller(request: Request) -> Actor | None:
     loop never waits on the database."""
     key = request.headers.get("x-api-key")
     if key is not None:
-        ctx: Context = request.app.state.ctx
+        ctx = ctx_of(request)
         cached = ctx.api_keys.get(sha256(key))
         if cached is None:
             cached = await run_in_threadpool(actor_for_api_key, ctx, key)

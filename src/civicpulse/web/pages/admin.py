@@ -17,10 +17,10 @@ from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor, Role, require_role
 from civicpulse.services.catalogue import export_catalogue, import_catalogue, load_catalogue_text
 from civicpulse.services.staff import add_user, list_users
+from civicpulse.web.deps import ctx_of
 from civicpulse.web.pages.common import (
     csrf_ok,
     csrf_refused,
-    ctx_of,
     form_text,
     redirect,
     refused,

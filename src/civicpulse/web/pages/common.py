@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
-from civicpulse.infra.context import Context
 from civicpulse.services.staff import actor_for_token
+from civicpulse.web.deps import ctx_of
 
 WEB = Path(__file__).resolve().parents[1]
 LOCALE_DIR = WEB.parent / "locale"
@@ -135,11 +135,6 @@ def csrf_ok(request: Request, form: Any) -> bool:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = form.get(CSRF_FIELD, "")
     return bool(cookie) and isinstance(sent, str) and secrets.compare_digest(cookie, sent)
-
-
-def ctx_of(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
 
 
 def session_actor(request: Request) -> Actor | None:

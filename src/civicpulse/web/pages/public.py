@@ -21,9 +21,9 @@ from civicpulse.services.public_views import (
     published_overview,
 )
 from civicpulse.services.scorecards import published_scorecards
-from civicpulse.web.deps import limit_public
+from civicpulse.web.deps import ctx_of, limit_public
 from civicpulse.web.pages.charts import horizontal_bars, stacked_columns
-from civicpulse.web.pages.common import choose_language, ctx_of, refused, render, session_actor
+from civicpulse.web.pages.common import choose_language, refused, render, session_actor
 from civicpulse.web.pages.maps import project_map
 
 router = APIRouter(include_in_schema=False)

@@ -29,12 +29,11 @@ from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.queries import case_id_for_code, track_case
 from civicpulse.services.verdicts import contest_rejection, verify_resolution
 from civicpulse.services.voices import Contact, VoiceInput, start_submission
-from civicpulse.web.deps import limit_public
+from civicpulse.web.deps import ctx_of, limit_public
 from civicpulse.web.pages.common import (
     choose_language,
     csrf_ok,
     csrf_refused,
-    ctx_of,
     form_text,
     photo_response,
     redirect,

@@ -23,12 +23,11 @@ from civicpulse.services.public_views import catalogue_names
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.services.staff import login
 from civicpulse.services.urgency import mark_urgency
-from civicpulse.web.deps import limit_public
+from civicpulse.web.deps import ctx_of, limit_public
 from civicpulse.web.pages.common import (
     SESSION_COOKIE,
     csrf_ok,
     csrf_refused,
-    ctx_of,
     form_text,
     photo_response,
     redirect,
