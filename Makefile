@@ -1,12 +1,12 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   – creates .venv, installs CivicPulse, seeds a demo city, serves it
-#   make test   – creates .venv, installs the dev tools, runs lint, types and the tests
+#   make test   – creates .venv, installs the dev tools, runs lint, types, the docs build and the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint pytest bench clean browser-deps
+.PHONY: demo test lint docs pytest bench clean browser-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,14 @@ browser-deps: node_modules/axe-core/axe.min.js
 pytest: $(STAMP) browser-deps
 	$(BIN)/python -m pytest
 
-test: lint pytest
+# the docs by reader (mkdocs.yml); --strict fails on a broken link, anchor or page left out
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+test: lint docs pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_voices.py
 
 clean:
-	rm -rf $(VENV) civicpulse-data test-artifacts node_modules
+	rm -rf $(VENV) civicpulse-data test-artifacts node_modules site
