@@ -20,14 +20,19 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path("civicpulse-data"),
-        description="Where the embedded default keeps its SQLite file, mail spool and secrets.",
+        description="Where this installation keeps its files: the embedded SQLite database, "
+        "the mail spool, trained models, open-data files and Open311 pull checkpoints.",
     )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; empty means a SQLite file in data_dir. "
         "Use postgresql+psycopg://user@host/db in production.",
     )
-    timezone: str = Field("UTC", description="The city's time zone, used to show times.")
+    timezone: str = Field(
+        "UTC",
+        description="The city's time zone (IANA name): the default for imported times that "
+        "carry no zone, and the zone of Open311 datetimes.",
+    )
     verification_days: int = Field(
         14, ge=1, description="Days a resident has to confirm a resolution before it is unverified."
     )
