@@ -109,6 +109,25 @@ def en_name() -> str:
     return f"{rng.choice(EN_FIRST)} {rng.choice(EN_LAST)}"
 
 
+def zh_address() -> str:
+    place = rng.choice(["霞光北院", "幸福里小区", "金桂苑", "红旗新村", "人民路", "建设北路", "丰收村3组"])
+    if place.endswith("路"):
+        return f"{place}{rng.randint(1, 400)}号"
+    if place.endswith("组"):
+        return f"{place}{rng.randint(1, 60)}号"
+    return rng.choice([
+        f"{place}B{rng.randint(1, 9)}-{rng.randint(101, 2503)}",
+        f"{place}{rng.randint(1, 30)}栋{rng.randint(101, 2503)}室",
+        f"{place}{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元{rng.randint(101, 2503)}",
+    ])
+
+
+def en_address() -> str:
+    street = rng.choice(["Linden Street", "Oak Rd", "Harvard Ave", "Mill Road", "Elm St", "Beacon Street"])
+    unit = rng.choice(["", "", f" Apt {rng.randint(1, 20)}", f", Unit {rng.randint(1, 9)}B"])
+    return f"{rng.randint(1, 999)} {street}{unit}"
+
+
 def order_number() -> str:
     """Digits a resident copies from an order or a receipt; may happen to pass Luhn."""
     return "".join(rng.choice("0123456789") for _ in range(rng.choice((12, 16, 18, 20))))
@@ -138,6 +157,9 @@ POSITIVE = {
     "plate": ("plate", plate),
     "zh_name": ("name", zh_name),
     "en_name": ("name", en_name),
+    "room": ("address", lambda: f"{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元{rng.randint(101, 2808)}"),
+    "zh_address": ("address", lambda: zh_address()),
+    "en_address": ("address", lambda: en_address()),
 }
 NEGATIVE = {
     "order": order_number,
@@ -145,7 +167,6 @@ NEGATIVE = {
     "isodate": lambda: f"{rng.randint(2017, 2020)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
     "price": lambda: f"{rng.randint(100, 98000)}.{rng.randint(0, 99):02d}",
     "amount": lambda: str(rng.randint(1000, 999999)),
-    "room": lambda: f"{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元{rng.randint(101, 2808)}",
     "badid": bad_id,
     "nonluhn16": lambda: not_luhn(16),
     "time": lambda: f"{rng.randint(6, 23)}:{rng.randint(0, 59):02d}",
@@ -169,7 +190,7 @@ FRAMES = [
     "{isodate} 我在银行办理业务，卡号 {card}，柜员多收了手续费{amount}元。",
     "单位拖欠工资{amount}元，我叫{zh_name}，身份证号码{id}，联系电话{mobile}，请劳动监察大队帮忙。",
     "My name is {en_name}, the street light at Elm St has been out since {isodate}. Call me at {us_phone}.",
-    "Pothole near 45 Main St, case #{order}, please fix. Contact: {en_name}, {us_phone}, {email}",
+    "Pothole near {en_address}, case #{order}, please fix. Contact: {en_name}, {us_phone}, {email}",
     "This is {en_name} from Dorchester, my car ({plate}) was towed on {isodate}; phone {us_phone}.",
     "I was charged ${price} on my card {card} by the parking office; my number is {us_phone}.",
     "Reference {order}: the trash was not picked up on {isodate} at {time}. Email me at {email}.",
@@ -180,13 +201,19 @@ FRAMES = [
     "卫生院收费{amount}元不合理，家属联系电话：{landline}，或{mobile}。",
     "学校补课收费每人{price}元，家长{zh_name}，手机{mobile}，邮箱{email}，请教育局查处。",
     "I'm {en_name} and the sidewalk on Beacon St is broken since {isodate}; reach me at {email}.",
-    "Name: {en_name}. Phone: {us_phone}. Graffiti on the wall of 12 Oak Ave, reported {isodate}.",
+    "Name: {en_name}. Phone: {us_phone}. Graffiti on the wall of {en_address}, reported {isodate}.",
     "请问{date}缴纳的社保{amount}元为什么没有记录？社保卡号关联的银行卡{card}，联系电话{mobile}。",
     "我是A5区居民，楼道灯坏了{amount}天没人修，电话{mobile}，谢谢。",
     "本人于上周在超市买到过期食品，小票金额{price}元，流水号{order}，请市场监管局查处。",
     "业主们多次反映{room}漏水，物业{date}答应维修至今没来，订单{order}。",
     "I am writing about the broken hydrant on {isodate}; This is the third time. Ticket {order}.",
     "投诉人{zh_name}，{date}在A1区政务大厅办理居住证，排队到{time}还没办完，电话{landline}。",
+    "家住{zh_address}，楼下烧烤店每晚营业到{time}，油烟噪音扰民，电话{mobile}。",
+    "A市住建局{date}答复说会处理，但{zh_address}的漏水至今没人管，业主{zh_name}，电话{mobile}。",
+    "I live at {en_address}, the streetlight outside has been out since {isodate}.",
+    "My neighbour {en_name} at {en_address} keeps leaving bags on the sidewalk; call {us_phone}.",
+    "Pothole on Main Street by the Boston Public Works yard, reported {isodate}, ticket {order}.",
+    "Graffiti on the wall of {en_address} again. Officer on duty said to call {us_phone}.",
 ]
 
 

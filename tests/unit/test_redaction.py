@@ -61,7 +61,7 @@ def test_finds_each_kind(text: str, expected: list[tuple[str, str]]) -> None:
     [
         "订单号4111111111111111一直没发货",  # passes Luhn, but it is an order number
         "2019年12月3日缴费1234.56元",
-        "2019-12-03 at 10:30, 3栋2单元1502",
+        "2019-12-03 at 10:30, 3栋2单元门口",  # a building and unit: many households
         "身份证号110105194912310020是错的",  # wrong check character
         "本人于上周在超市买到过期食品",
         "I am writing about the hydrant",

@@ -1,48 +1,21 @@
-"""Redaction of personal data before a voice is shown in public.
-
-Finds phone numbers (Chinese mobile and landline, North American), e-mail addresses, Chinese
-resident ID numbers (checksum-validated), bank card numbers (Luhn-validated), Chinese licence
-plates and personal names introduced by a cue ("我叫", "联系人：", "my name is"). Each finding is
-a :class:`Span` with its kind, so staff views can show what was hidden and why.
+"""Rules for personal data that has a shape: numbers with checksums, phones, e-mails, plates,
+and Chinese names introduced by a cue word.
 
 Checksums do most of the work against false alarms: an order number, a date or a price does
 not pass the ID or Luhn check, and numbers are only taken whole (never a run of digits cut out
 of a longer one). A card-like or phone-like number right after an order/tracking cue is left
 alone, since one random number in ten passes Luhn. The patterns are general knowledge about
-these number formats, not learnt from any city's data.
+these number formats, not learnt from any city's data. They cost about 0.1 ms a message, so
+they run at intake.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 
-KINDS = ("email", "id_number", "bank_card", "phone", "plate", "name")
-
-PLACEHOLDER = {
-    "email": "[email]",
-    "id_number": "[id]",
-    "bank_card": "[card]",
-    "phone": "[phone]",
-    "plate": "[plate]",
-    "name": "[name]",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    start: int
-    end: int
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class Redacted:
-    text: str
-    spans: list[Span]
-
+Take = Callable[[int, int, str], None]
 
 # ---- validators ---------------------------------------------------------------------------
 
@@ -156,6 +129,7 @@ _AFTER_NAME = (
     "电手联家今我从于向和与及因为要想反映投诉请男女老师身表说称"
 )
 _SURNAME = rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?!先生|女士|[\u4e00-\u9fff]?族)"
+SURNAME_START = re.compile(rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])")
 _GIVEN_CHAR = rf"[^{_NOT_GIVEN}\W\d_A-Za-z]"
 # Two or three characters; three when the third is followed by punctuation ("我叫龙国和，"),
 # otherwise as few as the context allows.
@@ -195,103 +169,69 @@ _ZH_NAME_BEFORE_PHONE = re.compile(
     rf"(?<![\u4e00-\u9fff])(?:(?P<name>{_ZH_FULL})(?=[，,]?(?:联系电话|电话|手机))"
     rf"|(?P<named>{_ZH_GIVEN})(?=[:：]?[\s\u3000\u00a0｛{{（(]*[0-9][0-9\-—－ ]{{6,}}))"
 )
-_EN_NAME = re.compile(
-    r"(?:\b[Mm]y name is|\bI am|\bI'm|\bThis is|\b[Nn]ame\s*:|\b[Cc]ontact(?: person)?\s*:"
-    r"|\b[Cc]ontact\s+(?=[A-Z]))\s*"
-    r"(?P<name>(?:Mr\.?|Mrs\.?|Ms\.?|Dr\.?)?\s?[A-Z][a-z]+(?:['\-][A-Z]?[a-z]+)*(?:\s[A-Z]\.)?"
-    r"(?:\s[A-Z][a-z]*(?:['\-][A-Z]?[a-z]+)*){0,2})"
-)
-# Capitalised words after "I am"/"This is" that are not names.
-_EN_NOT_NAME = re.compile(
-    r"^(?:The|A|An|Very|Not|So|Writing|Calling|Here|Still|Again|Really|Concerned|Tired|Sick|Just"
-    r"|Also|Sorry|Unable|Going|Living|Your|My|Our|Their|This|That|It|In|On|At)\b"
+
+# A surname with a title or kinship word ("陈局长", "胡书记", "黄老师", "欧总", "黄母")
+# names an office or a role, as "X先生" does: the tagger marks them PER, we do not.
+TITLED = re.compile(
+    r"(?:局长|书记|厅长|市长|县长|区长|镇长|乡长|村长|主任|老师|校长|院长|科长|处长|部长|省长"
+    r"|主席|委员|经理|董事长|总监|队长|站长|所长|厂长|师傅|医生|律师|警官|先生|女士|同志|婆婆"
+    r"|爷爷|奶奶|阿姨|叔叔|大爷|大妈|总|母|父|哥|姐|嫂|局|大)$"
 )
 
 
-class Redactor:
-    """Finds personal data in text; stateless and safe to share between threads."""
+def find_numbers(text: str, take: Take) -> None:
+    """E-mails, resident IDs, bank cards and phones, most certain first."""
+    for m in _EMAIL.finditer(text):
+        take(m.start(), m.end(), "email")
+    for m in _ID.finditer(text):
+        if valid_resident_id(m.group()):
+            take(m.start(), m.end(), "id_number")
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"[ \-]", "", m.group())
+        if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
+            continue
+        if _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
+        take(m.start(), m.end(), "bank_card")
+    for pattern in (_CN_MOBILE, _CN_LANDLINE, _US_PHONE, _SERVICE_NUMBER):
+        for m in pattern.finditer(text):
+            if not _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start()]):
+                take(m.start(), m.end(), "phone")
+    for m in _PHONE_CUE_NUMBER.finditer(text):
+        if _DATE_LIKE.fullmatch(m.group("number")):
+            continue
+        if not _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start("number")]):
+            take(m.start("number"), m.end("number"), "phone")
 
-    def find(self, text: str) -> list[Span]:
-        found: list[Span] = []
 
-        def take(start: int, end: int, kind: str) -> None:
-            if start >= end:
-                return
-            for s in found:
-                if start < s.end and s.start < end:
-                    return
-            found.append(Span(start, end, kind))
+def find_plates(text: str, take: Take) -> None:
+    """Plates with a province character anywhere; other plate-shaped tokens beside a
+    vehicle word, or two or more in a row (a list of plates)."""
+    for m in _PLATE.finditer(text):
+        take(m.start(), m.end(), "plate")
+    shaped = [m.span() for m in _ANY_PLATE.finditer(text)]
+    for i, (start, end) in enumerate(shaped):
+        before = _VEHICLE_BEFORE.search(text[max(0, start - 12) : start])
+        after = _VEHICLE_AFTER.match(text, end)
+        in_run = any(
+            (j_end <= start and _LIST_GAP.fullmatch(text[j_end:start]))
+            or (end <= j_start and _LIST_GAP.fullmatch(text[end:j_start]))
+            for j_start, j_end in shaped[max(0, i - 1) : i + 2]
+            if (j_start, j_end) != (start, end)
+        )
+        if before or after or in_run:
+            take(start, end, "plate")
 
-        for m in _EMAIL.finditer(text):
-            take(m.start(), m.end(), "email")
-        for m in _ID.finditer(text):
-            if valid_resident_id(m.group()):
-                take(m.start(), m.end(), "id_number")
-        for m in _CARD.finditer(text):
-            digits = re.sub(r"[ \-]", "", m.group())
-            if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
+
+def find_cue_names(text: str, take: Take) -> None:
+    """Chinese names after a word that introduces a person, and the names listed after it."""
+    for pattern in (_ZH_NAME, _ZH_NAME_BEFORE_PHONE):
+        for m in pattern.finditer(text):
+            group = next(g for g, v in m.groupdict().items() if v)
+            if TITLED.search(m.group(group)):  # "书记：陈局长" names an office
                 continue
-            if _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start()]):
-                continue
-            take(m.start(), m.end(), "bank_card")
-        for pattern in (_CN_MOBILE, _CN_LANDLINE, _US_PHONE, _SERVICE_NUMBER):
-            for m in pattern.finditer(text):
-                if not _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start()]):
-                    take(m.start(), m.end(), "phone")
-        for m in _PHONE_CUE_NUMBER.finditer(text):
-            if _DATE_LIKE.fullmatch(m.group("number")):
-                continue
-            if not _REFERENCE_CUE.search(text[max(0, m.start() - 12) : m.start("number")]):
-                take(m.start("number"), m.end("number"), "phone")
-        self._plates(text, take)
-        for pattern in (_ZH_NAME, _ZH_NAME_BEFORE_PHONE):
-            for m in pattern.finditer(text):
-                group = next(g for g, v in m.groupdict().items() if v)
-                take(m.start(group), m.end(group), "name")
-                at = m.end(group)
-                while nxt := _ZH_NEXT_NAME.match(text, at):
-                    take(nxt.start("name"), nxt.end("name"), "name")
-                    at = nxt.end("name")
-        for m in _EN_NAME.finditer(text):
-            name = m.group("name")
-            if _EN_NOT_NAME.match(name):
-                continue
-            start = m.start("name") + (len(name) - len(name.lstrip()))
-            take(start, m.end("name"), "name")
-        found.sort(key=lambda s: s.start)
-        return found
-
-    @staticmethod
-    def _plates(text: str, take: Callable[[int, int, str], None]) -> None:
-        """Plates with a province character anywhere; other plate-shaped tokens beside a
-        vehicle word, or two or more in a row (a list of plates)."""
-        for m in _PLATE.finditer(text):
-            take(m.start(), m.end(), "plate")
-        shaped = [m.span() for m in _ANY_PLATE.finditer(text)]
-        for i, (start, end) in enumerate(shaped):
-            before = _VEHICLE_BEFORE.search(text[max(0, start - 12) : start])
-            after = _VEHICLE_AFTER.match(text, end)
-            in_run = any(
-                (j_end <= start and _LIST_GAP.fullmatch(text[j_end:start]))
-                or (end <= j_start and _LIST_GAP.fullmatch(text[end:j_start]))
-                for j_start, j_end in shaped[max(0, i - 1) : i + 2]
-                if (j_start, j_end) != (start, end)
-            )
-            if before or after or in_run:
-                take(start, end, "plate")
-
-    def redact(self, text: str) -> Redacted:
-        spans = self.find(text)
-        parts: list[str] = []
-        at = 0
-        for s in spans:
-            parts.append(text[at : s.start])
-            parts.append(PLACEHOLDER[s.kind])
-            at = s.end
-        parts.append(text[at:])
-        return Redacted("".join(parts), spans)
-
-
-def redact(text: str) -> Redacted:
-    """Redact with the default rules."""
-    return Redactor().redact(text)
+            take(m.start(group), m.end(group), "name")
+            at = m.end(group)
+            while nxt := _ZH_NEXT_NAME.match(text, at):
+                take(nxt.start("name"), nxt.end("name"), "name")
+                at = nxt.end("name")
