@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -27,6 +28,7 @@ from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
 from civicpulse.storage.migrate import upgrade
 from civicpulse.web.app import create_app
+from tests.api_schema import OpenAPIContract
 from tests.city import PASSWORD, City, seed_city
 from tests.conftest import PG_ADMIN_URL, Clock, pg_test_url
 
@@ -63,6 +65,7 @@ class World:
     cases: dict[str, int] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    contract: OpenAPIContract | None = None  # what /openapi.json promises, read once
 
 
 def _login(client: TestClient, username: str) -> dict[str, str]:
@@ -99,7 +102,7 @@ def _build_world(ctx: Context, client: TestClient) -> World:
         assert r.status_code == 200, r.text
     add_api_key(ctx, SYSTEM, "valid-partner")
     revoked = add_api_key(ctx, SYSTEM, "old-partner")
-    key_id = next(k["id"] for k in list_api_keys(ctx) if k["name"] == "old-partner")
+    key_id = next(k.id for k in list_api_keys(ctx) if k.name == "old-partner")
     revoke_api_key(ctx, SYSTEM, key_id)
     w.headers["revoked-key"] = {"X-API-Key": revoked}
     w.headers["garbage-key"] = {"X-API-Key": "cpk_made_up"}
@@ -516,6 +519,10 @@ def test_bad_request_is_refused_and_changes_nothing(world: World, bad: Bad) -> N
         assert bad.says.lower() in detail.lower(), detail
     if r.status_code == 401:
         assert r.headers.get("www-authenticate") == "Bearer"
+    if world.contract is None:
+        assert isinstance(world.client.app, FastAPI)
+        world.contract = OpenAPIContract(world.client.app)
+    world.contract.check(r)  # the refusal is one the document lists, with its body
     assert snapshot(world.ctx, case_id) == before
 
 

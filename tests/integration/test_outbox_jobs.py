@@ -20,9 +20,9 @@ from civicpulse.domain.errors import InvalidTransition
 from civicpulse.domain.roles import RESIDENT, SYSTEM
 from civicpulse.infra.context import Context
 from civicpulse.jobs.runner import run_once
+from civicpulse.services import case_change, verdicts
 from civicpulse.services import cases as case_service
 from civicpulse.services import deadlines as deadline_service
-from civicpulse.services import case_change, verdicts
 from civicpulse.services import voices as voice_service
 from civicpulse.services.audit import verify_audit_log
 from civicpulse.services.deadlines import run_deadlines

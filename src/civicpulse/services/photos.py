@@ -48,9 +48,9 @@ def clean_photo(raw: bytes, *, max_bytes: int, max_pixels: int, max_side: int) -
     if not raw:
         raise ValidationFailed("the photo is empty")
     if len(raw) > max_bytes:
-        raise ValidationFailed(
-            f"the photo is {len(raw) // 1000:,} kB; the limit is {max_bytes // 1000:,} kB"
-        )
+        # the page reads at most max_bytes + 1 bytes of an upload, so the true size is unknown
+        # here: say only that it is over the limit, never a size that equals the limit
+        raise ValidationFailed(f"the photo is larger than the limit of {max_bytes // 1000:,} kB")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
 
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus
 from civicpulse.infra.context import Context
-from civicpulse.services.queries import _events
+from civicpulse.services.queries import public_timeline
+from civicpulse.services.read_models import (
+    Location,
+    PublicCase,
+    PublicCaseList,
+    PublicCaseSummary,
+)
 from civicpulse.storage.tables import Case, Category, Department
 
 MAX_PAGE_SIZE = 100
@@ -91,15 +96,15 @@ def public_overview(ctx: Context, weeks: int = 12) -> Overview:
     )
 
 
-def _summary(case: Case, cats: dict[int, str], depts: dict[int, str]) -> dict[str, Any]:
-    return {
-        "case_id": case.id,
-        "title": case.title,
-        "status": case.status,
-        "category": cats.get(case.category_id) if case.category_id else None,
-        "department": depts.get(case.department_id) if case.department_id else None,
-        "created_at": case.created_at,
-    }
+def _summary(case: Case, cats: dict[int, str], depts: dict[int, str]) -> PublicCaseSummary:
+    return PublicCaseSummary(
+        case_id=case.id,
+        title=case.title,
+        status=case.status,
+        category=cats.get(case.category_id) if case.category_id else None,
+        department=depts.get(case.department_id) if case.department_id else None,
+        created_at=case.created_at,
+    )
 
 
 #: the public case list counts matches up to this many
@@ -113,7 +118,7 @@ def public_cases(
     status: str | None = None,
     page: int = 1,
     page_size: int = 20,
-) -> dict[str, Any]:
+) -> PublicCaseList:
     """Cases anyone may see, newest first; the search looks at titles only (never voice text)."""
     page = max(1, page)
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
@@ -136,16 +141,16 @@ def public_cases(
         rows = s.scalars(
             query.order_by(Case.id.desc()).offset((page - 1) * page_size).limit(page_size)
         ).all()
-        return {
-            "total": min(total, COUNT_CAP),
-            "more": total > COUNT_CAP,
-            "page": page,
-            "page_size": page_size,
-            "items": [_summary(c, cats, depts) for c in rows],
-        }
+        return PublicCaseList(
+            total=min(total, COUNT_CAP),
+            more=total > COUNT_CAP,
+            page=page,
+            page_size=page_size,
+            items=[_summary(c, cats, depts) for c in rows],
+        )
 
 
-def public_case(ctx: Context, case_id: int) -> dict[str, Any]:
+def public_case(ctx: Context, case_id: int) -> PublicCase:
     """One case as the public sees it: summary and public timeline, no personal data."""
     with ctx.db.reader() as s:
         case = s.get(Case, case_id)
@@ -153,15 +158,16 @@ def public_case(ctx: Context, case_id: int) -> dict[str, Any]:
             raise NotFound(f"case {case_id} not found")
         cats = {c.id: c.code for c in s.scalars(select(Category))}
         depts = {d.id: d.code for d in s.scalars(select(Department))}
-        out = _summary(case, cats, depts)
-        out["merged_into_case_id"] = case.merged_into_id
-        out["location"] = (
-            {"lat": round(case.lat, 3), "lon": round(case.lon, 3)}  # about 100 m, as open data
-            if case.lat is not None and case.lon is not None
-            else None
+        return PublicCase(
+            **dict(_summary(case, cats, depts)),
+            merged_into_case_id=case.merged_into_id,
+            location=(
+                Location(lat=round(case.lat, 3), lon=round(case.lon, 3))  # as in the open data
+                if case.lat is not None and case.lon is not None
+                else None
+            ),
+            timeline=public_timeline(s, case.id),
         )
-        out["timeline"] = _events(s, case.id, public_only=True)
-        return out
 
 
 def catalogue_names(ctx: Context) -> dict[str, dict[str, dict[str, str]]]:

@@ -14,6 +14,19 @@ from civicpulse.domain.roles import Actor, can_read_all_cases, check_case_visibl
 from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus, allowed_actions
 from civicpulse.infra.context import Context
+from civicpulse.services.read_models import (
+    CaseDetail,
+    CaseList,
+    CaseSummary,
+    ContactView,
+    Location,
+    PublicEvent,
+    StaffEvent,
+    Suggestion,
+    TrackedCase,
+    VerificationView,
+    VoiceView,
+)
 from civicpulse.storage.tables import (
     Case,
     CaseEvent,
@@ -55,23 +68,23 @@ class CaseFilter:
 
 def case_summary(
     case: Case, categories: dict[int, str], departments: dict[int, str], now: datetime
-) -> dict[str, Any]:
-    return {
-        "case_id": case.id,
-        "tracking_code": case.tracking_code,
-        "status": case.status,
-        "title": case.title,
-        "category": categories.get(case.category_id) if case.category_id else None,
-        "department": departments.get(case.department_id) if case.department_id else None,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "first_response_due": case.first_response_due,
-        "resolution_due": case.resolution_due,
-        "overdue": _overdue(case, now),
-        "escalation_level": case.escalation_level,
-        "version": case.version,
-        "merged_into_case_id": case.merged_into_id,
-    }
+) -> CaseSummary:
+    return CaseSummary(
+        case_id=case.id,
+        tracking_code=case.tracking_code,
+        status=case.status,
+        title=case.title,
+        category=categories.get(case.category_id) if case.category_id else None,
+        department=departments.get(case.department_id) if case.department_id else None,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        first_response_due=case.first_response_due,
+        resolution_due=case.resolution_due,
+        overdue=_overdue(case, now),
+        escalation_level=case.escalation_level,
+        version=case.version,
+        merged_into_case_id=case.merged_into_id,
+    )
 
 
 def _overdue(case: Case, now: datetime) -> bool:
@@ -97,7 +110,7 @@ def _triage_order() -> tuple[Any, ...]:
     return (~urgent, Case.category_id.is_not(None), confidence, Case.id)
 
 
-def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
+def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> CaseList:
     """Cases the actor may see, newest first, overdue filter and text search included."""
     require_staff(actor)
     now = ctx.now()
@@ -138,37 +151,53 @@ def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> dict[str, Any]:
         rows = s.scalars(
             q.order_by(*order).offset((f.page - 1) * f.page_size).limit(f.page_size)
         ).all()
-        return {
-            "total": total,
-            "page": f.page,
-            "page_size": f.page_size,
-            "items": [case_summary(c, categories, departments, now) for c in rows],
-        }
+        return CaseList(
+            total=total,
+            page=f.page,
+            page_size=f.page_size,
+            items=[case_summary(c, categories, departments, now) for c in rows],
+        )
 
 
-def _events(s: Session, case_id: int, public_only: bool) -> list[dict[str, Any]]:
+def public_timeline(s: Session, case_id: int) -> list[PublicEvent]:
+    """The events anyone holding the case may see, oldest first; internal notes left out."""
+    departments = _codes(s, Department)
+    q = (
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id, CaseEvent.public.is_(True))
+        .order_by(CaseEvent.id)
+    )
+    return [_public_event(e, departments) for e in s.scalars(q)]
+
+
+def _staff_timeline(s: Session, case_id: int) -> list[StaffEvent]:
     departments = _codes(s, Department)
     q = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
-    if public_only:
-        q = q.where(CaseEvent.public.is_(True))
-    out = []
-    for e in s.scalars(q):
-        item: dict[str, Any] = {
-            "kind": e.kind,
-            "at": e.created_at,
-            "from_status": e.from_status,
-            "to_status": e.to_status,
-            "from_department": departments.get(e.from_department_id or -1),
-            "to_department": departments.get(e.to_department_id or -1),
-            "message": e.message,
-        }
-        if not public_only:
-            item.update({"event_id": e.id, "actor": e.actor, "public": e.public, "data": e.data})
-        out.append(item)
-    return out
+    return [
+        StaffEvent(
+            **dict(_public_event(e, departments)),
+            event_id=e.id,
+            actor=e.actor,
+            public=e.public,
+            data=e.data,
+        )
+        for e in s.scalars(q)
+    ]
 
 
-def get_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
+def _public_event(e: CaseEvent, departments: dict[int, str]) -> PublicEvent:
+    return PublicEvent(
+        kind=e.kind,
+        at=e.created_at,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        from_department=departments.get(e.from_department_id or -1),
+        to_department=departments.get(e.to_department_id or -1),
+        message=e.message,
+    )
+
+
+def get_case(ctx: Context, actor: Actor, case_id: int) -> CaseDetail:
     """The staff view of a case: voices with contacts, the full timeline, allowed actions."""
     require_staff(actor)
     now = ctx.now()
@@ -177,7 +206,7 @@ def get_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
         if case is None:
             raise NotFound(f"case {case_id} not found")
         check_case_visible(actor, case.department_id)
-        detail = case_summary(case, _codes(s, Category), _codes(s, Department), now)
+        summary = case_summary(case, _codes(s, Category), _codes(s, Department), now)
         voices = []
         rows = s.execute(
             select(Voice, ResidentContact)
@@ -187,64 +216,62 @@ def get_case(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
         ).all()
         for voice, contact in rows:
             voices.append(
-                {
-                    "voice_id": voice.id,
-                    "channel": voice.channel,
-                    "title": voice.title,
-                    "text": voice.text,
-                    "language": voice.language,
-                    "received_at": voice.received_at,
-                    "occurred_at": voice.occurred_at,
-                    "external_id": voice.external_id,
-                    "location": _loc(voice.lat, voice.lon),
-                    "attributes": voice.attributes,
-                    "suggestion": (
-                        {
-                            "category": voice.suggested_category,
-                            "confidence": voice.suggestion_confidence,
-                            "model_version": voice.model_version,
-                        }
+                VoiceView(
+                    voice_id=voice.id,
+                    channel=voice.channel,
+                    title=voice.title,
+                    text=voice.text,
+                    language=voice.language,
+                    received_at=voice.received_at,
+                    occurred_at=voice.occurred_at,
+                    external_id=voice.external_id,
+                    location=_loc(voice.lat, voice.lon),
+                    attributes=voice.attributes,
+                    suggestion=(
+                        Suggestion(
+                            category=voice.suggested_category,
+                            confidence=voice.suggestion_confidence,
+                            model_version=voice.model_version,
+                        )
                         if voice.suggested_category
                         else None
                     ),
-                    "contact": (
-                        {
-                            "name": contact.name,
-                            "email": contact.email,
-                            "phone": contact.phone,
-                            "address": contact.address,
-                        }
+                    contact=(
+                        ContactView(
+                            name=contact.name,
+                            email=contact.email,
+                            phone=contact.phone,
+                            address=contact.address,
+                        )
                         if contact
                         else None
                     ),
-                }
+                )
             )
-        detail.update(
-            {
-                "location": _loc(case.lat, case.lon),
-                "voices": voices,
-                "timeline": _events(s, case_id, public_only=False),
-                "allowed_actions": [a.value for a in allowed_actions(CaseStatus(case.status))],
-                "verifications": _verifications(s, case_id),
-                "verification_due": case.verification_due,
-            }
+        return CaseDetail(
+            **dict(summary),
+            location=_loc(case.lat, case.lon),
+            voices=voices,
+            timeline=_staff_timeline(s, case_id),
+            allowed_actions=[a.value for a in allowed_actions(CaseStatus(case.status))],
+            verifications=_verifications(s, case_id),
+            verification_due=case.verification_due,
         )
-        return detail
 
 
-def _loc(lat: float | None, lon: float | None) -> dict[str, float] | None:
-    return {"lat": lat, "lon": lon} if lat is not None and lon is not None else None
+def _loc(lat: float | None, lon: float | None) -> Location | None:
+    return Location(lat=lat, lon=lon) if lat is not None and lon is not None else None
 
 
-def _verifications(s: Session, case_id: int) -> list[dict[str, Any]]:
+def _verifications(s: Session, case_id: int) -> list[VerificationView]:
     return [
-        {
-            "resolution_number": v.resolution_number,
-            "fixed": v.fixed,
-            "satisfaction": v.satisfaction,
-            "comment": v.comment,
-            "at": v.created_at,
-        }
+        VerificationView(
+            resolution_number=v.resolution_number,
+            fixed=v.fixed,
+            satisfaction=v.satisfaction,
+            comment=v.comment,
+            at=v.created_at,
+        )
         for v in s.scalars(
             select(Verification).where(Verification.case_id == case_id).order_by(Verification.id)
         )
@@ -262,7 +289,7 @@ def case_id_for_code(ctx: Context, tracking_code: str) -> int:
     return int(case_id)
 
 
-def track_case(ctx: Context, tracking_code: str) -> dict[str, Any]:
+def track_case(ctx: Context, tracking_code: str) -> TrackedCase:
     """The public view behind a tracking code: status and public timeline, no personal data."""
     code = normalise_tracking_code(tracking_code)
     with ctx.db.reader() as s:
@@ -271,17 +298,17 @@ def track_case(ctx: Context, tracking_code: str) -> dict[str, Any]:
             raise NotFound("no case has this tracking code")
         category, department = case_labels(s, case)
         merged_into = s.get(Case, case.merged_into_id) if case.merged_into_id else None
-        return {
-            "tracking_code": case.tracking_code,
-            "status": case.status,
-            "title": case.title,
-            "category": category,
-            "department": department,
-            "created_at": case.created_at,
-            "resolution_due": case.resolution_due,
-            "merged_into_tracking_code": merged_into.tracking_code if merged_into else None,
-            "awaiting_verification": case.status == CaseStatus.RESOLVED.value,
-            "verification_due": case.verification_due,
-            "can_contest": case.status == CaseStatus.REJECTED.value and case.contest_count < 1,
-            "timeline": _events(s, case.id, public_only=True),
-        }
+        return TrackedCase(
+            tracking_code=case.tracking_code,
+            status=case.status,
+            title=case.title,
+            category=category,
+            department=department,
+            created_at=case.created_at,
+            resolution_due=case.resolution_due,
+            merged_into_tracking_code=merged_into.tracking_code if merged_into else None,
+            awaiting_verification=case.status == CaseStatus.RESOLVED.value,
+            verification_due=case.verification_due,
+            can_contest=case.status == CaseStatus.REJECTED.value and case.contest_count < 1,
+            timeline=public_timeline(s, case.id),
+        )

@@ -12,6 +12,7 @@ from civicpulse.web.deps import refuse_nul
 from civicpulse.web.limits import BodySizeLimit, RateLimiter
 from civicpulse.web.pages import install_pages
 from civicpulse.web.routes import cases, open311, public, understanding, voices
+from civicpulse.web.security import SecurityHeaders
 
 
 def _clean_errors(exc: RequestValidationError) -> list[dict[str, object]]:
@@ -26,12 +27,30 @@ def _clean_errors(exc: RequestValidationError) -> list[dict[str, object]]:
     return out
 
 
+#: the groups of /openapi.json, in the order a client meets them
+OPENAPI_TAGS = [
+    {"name": "voices", "description": "Residents and partner systems report a problem."},
+    {"name": "residents", "description": "The tracking code: follow a case, judge the fix."},
+    {"name": "auth", "description": "Staff log in for a bearer token."},
+    {"name": "cases", "description": "Staff read and act on cases; each action returns the "
+     "case's new `version`, to send with the next one."},
+    {"name": "understanding", "description": "Topics, urgency and same-problem matches."},
+    {"name": "accountability", "description": "Department scorecards from residents' verdicts."},
+]
+
+
 def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(
         dependencies=[Depends(refuse_nul)],
         title="CivicPulse",
         version="0.1.0",
-        description="Listen to residents, act on what matters most, let residents judge.",
+        description=(
+            "Listen to residents, act on what matters most, let residents judge.\n\n"
+            "Every refusal has the body `{\"detail\": \"...\"}`; a request that fails to "
+            "parse adds `errors`, one entry per field. Open311 GeoReport v2 is served under "
+            "`/open311/v2` and described by that standard, not here."
+        ),
+        openapi_tags=OPENAPI_TAGS,
         openapi_url="/openapi.json",
         # the bundled docs pages load scripts from a CDN; the city's server must not
         docs_url=None,
@@ -64,10 +83,12 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(public.router, prefix="/api/v1")
     app.include_router(understanding.router, prefix="/api/v1")
     app.include_router(open311.router)
-    install_pages(app)  # server-rendered pages, /static and the security headers
+    install_pages(app)  # server-rendered pages and /static
     app.add_middleware(
         BodySizeLimit,
         max_bytes=s.max_body_bytes,
         overrides={"/report": max(s.max_body_bytes, 2 * s.photo_max_bytes + 200_000)},
     )
+    # last added is outermost: the 413 above and any 500 carry the headers too
+    app.add_middleware(SecurityHeaders, tile_url=s.map_tile_url)
     return app

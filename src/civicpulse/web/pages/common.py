@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -16,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
@@ -31,47 +29,6 @@ LANG_COOKIE = "cp_lang"
 CSRF_COOKIE = "cp_csrf"
 SESSION_COOKIE = "cp_session"
 CSRF_FIELD = "csrf_token"
-
-def security_headers(tile_url: str | None = None) -> list[tuple[bytes, bytes]]:
-    """The headers every response carries. Images may come from the app itself and, when
-    the city configured base-map tiles, from the tile server's origin only."""
-    images = "'self' data:"
-    if tile_url:
-        parts = urlsplit(tile_url)
-        images += f" {parts.scheme}://{parts.netloc}"
-    policy = (
-        f"default-src 'self'; img-src {images}; form-action 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'; object-src 'none'"
-    )
-    return [
-        (b"content-security-policy", policy.encode()),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"same-origin"),
-        (b"x-frame-options", b"DENY"),
-    ]
-
-
-class SecurityHeaders:
-    """Adds the security headers to every response (pure ASGI: no cost on the body)."""
-
-    def __init__(self, app: ASGIApp, tile_url: str | None = None) -> None:
-        self.app = app
-        self.headers = security_headers(tile_url)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.headers if k not in names]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
 
 def load_translations(lang: str) -> gettext.NullTranslations:
     """Compile the Babel catalogue ``locale/<lang>/LC_MESSAGES/messages.po`` in memory.
@@ -199,7 +156,7 @@ def csrf_refused(request: Request) -> HTMLResponse:
 
 
 def install_pages(app: FastAPI) -> None:
-    """Mount the pages, their static files and the security headers on ``app``."""
+    """Mount the pages and their static files on ``app``."""
     from civicpulse.web.pages import admin, public, resident, staff
 
     app.state.pages = Pages()
@@ -208,7 +165,6 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(staff.router)
     app.include_router(admin.router)
-    app.add_middleware(SecurityHeaders, tile_url=app.state.ctx.settings.map_tile_url)
 
 
 def photo_response(data: bytes, content_type: str) -> Response:

@@ -17,7 +17,7 @@ from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.case_commands import COMMANDS, CaseCommand, perform
-from civicpulse.services.insights import case_insights
+from civicpulse.services.case_insights import case_insights
 from civicpulse.services.photos import case_photo_ids, load_case_photo
 from civicpulse.services.public_views import catalogue_names
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
@@ -136,7 +136,7 @@ async def _case_table(
             waiting = await run_in_threadpool(
                 list_cases, ctx, actor, CaseFilter(triage=True, **base)  # type: ignore[arg-type]
             )
-            items, total = waiting["items"], waiting["total"]
+            items, total = waiting.items, waiting.total
         else:
             overdue = await run_in_threadpool(
                 list_cases, ctx, actor, CaseFilter(overdue=True, **base)  # type: ignore[arg-type]
@@ -144,8 +144,8 @@ async def _case_table(
             others = await run_in_threadpool(
                 list_cases, ctx, actor, CaseFilter(overdue=False, **base)  # type: ignore[arg-type]
             )
-            items = [*overdue["items"], *others["items"]]
-            total = overdue["total"] + others["total"]
+            items = [*overdue.items, *others.items]
+            total = overdue.total + others.total
     except DomainError as exc:
         return refused(request, exc, actor)
     names = await run_in_threadpool(catalogue_names, ctx)

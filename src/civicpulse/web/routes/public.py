@@ -7,7 +7,6 @@ are aggregates.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 
@@ -15,16 +14,24 @@ from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.roles import RESIDENT
 from civicpulse.infra.context import Context
 from civicpulse.services.queries import track_case
+from civicpulse.services.read_models import TrackedCase
 from civicpulse.services.scorecards import published_scorecards
 from civicpulse.services.staff import login
 from civicpulse.services.verdicts import contest_rejection, verify_resolution
 from civicpulse.web.deps import get_ctx, limit_public
-from civicpulse.web.schemas import ActionOut, ContestIn, ScorecardOut, TokenOut, VerificationIn
+from civicpulse.web.schemas import (
+    ActionOut,
+    ContestIn,
+    ScorecardOut,
+    TokenOut,
+    VerificationIn,
+    refusals,
+)
 
 router = APIRouter()
 
 
-@router.post("/auth/token", response_model=TokenOut, tags=["auth"])
+@router.post("/auth/token", tags=["auth"], responses=refusals(401, 429, body=True))
 def token(
     request: Request,
     username: str = Form(..., max_length=100),
@@ -36,14 +43,19 @@ def token(
     return TokenOut(access_token=login(ctx, username, password))
 
 
-@router.get("/track/{tracking_code}", tags=["residents"])
-def track(tracking_code: str, request: Request, ctx: Context = Depends(get_ctx)) -> dict[str, Any]:
+@router.get("/track/{tracking_code}", tags=["residents"], responses=refusals(404, 429))
+def track(tracking_code: str, request: Request, ctx: Context = Depends(get_ctx)) -> TrackedCase:
     """Where a case stands, for whoever holds its tracking code. No personal data."""
     limit_public(request)
     return track_case(ctx, tracking_code)
 
 
-@router.post("/track/{tracking_code}/verification", response_model=ActionOut, tags=["residents"])
+#: a verdict or contest meets: no such code, the case not (or no longer) awaiting it, an
+#: over-long body, a broken rule, the public rate limit
+RESIDENT_REFUSALS = refusals(404, 409, 429, body=True)
+
+
+@router.post("/track/{tracking_code}/verification", tags=["residents"], responses=RESIDENT_REFUSALS)
 def verification(
     tracking_code: str, body: VerificationIn, request: Request, ctx: Context = Depends(get_ctx)
 ) -> ActionOut:
@@ -53,7 +65,7 @@ def verification(
     return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
 
 
-@router.post("/track/{tracking_code}/contest", response_model=ActionOut, tags=["residents"])
+@router.post("/track/{tracking_code}/contest", tags=["residents"], responses=RESIDENT_REFUSALS)
 def contest(
     tracking_code: str, body: ContestIn, request: Request, ctx: Context = Depends(get_ctx)
 ) -> ActionOut:
@@ -63,7 +75,7 @@ def contest(
     return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
 
 
-@router.get("/departments/scorecard", response_model=list[ScorecardOut], tags=["accountability"])
+@router.get("/departments/scorecard", tags=["accountability"], responses=refusals(429))
 def scorecard(
     request: Request,
     since: datetime | None = None,

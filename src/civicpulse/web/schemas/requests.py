@@ -1,4 +1,5 @@
-"""API request and response models. Deliberately not the database tables."""
+"""What the JSON API accepts. Strict on purpose: a field the API does not know, or a value of
+the wrong JSON type, is refused rather than guessed at, so a client learns of its mistake."""
 
 from __future__ import annotations
 
@@ -49,20 +50,6 @@ class VoiceIn(Strict):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class VoiceOut(BaseModel):
-    voice_id: int
-    case_id: int
-    tracking_code: str
-    case_status: str
-    category: str | None
-    department: str | None
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-
-
 class AssignIn(Strict):
     department: str = Field(min_length=1, max_length=64)
     version: int | None = None
@@ -99,13 +86,6 @@ class MergeIn(Strict):
     version: int | None = None
 
 
-class ActionOut(BaseModel):
-    case_id: int
-    status: str
-    version: int
-    department: str | None
-
-
 class VerificationIn(Strict):
     fixed: bool
     satisfaction: int = Field(ge=1, le=5)
@@ -114,16 +94,3 @@ class VerificationIn(Strict):
 
 class ContestIn(Strict):
     reason: str = Field(min_length=1, max_length=4000)
-
-
-class ScorecardOut(BaseModel):
-    department: str
-    cases_received: int
-    first_response_on_time_rate: float | None
-    resolved_rate: float | None
-    confirmed_resolution_rate: float | None
-    satisfaction_mean: float | None
-    reopen_rate: float | None
-    transfers_out: int
-    verified_sample_size: int
-    sample_too_small: bool

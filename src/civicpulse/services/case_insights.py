@@ -1,13 +1,22 @@
-"""The staff read model of understanding: a case's urgency, its voices' matches and topics."""
+"""The staff read model of understanding: a case's urgency, its voices' matches and topics.
+
+Named apart from the ``insight`` package on purpose: that one computes the city's aggregates,
+this one only reads what intake already stored for one case."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.roles import Actor, check_case_visible, require_staff
+from civicpulse.services.read_models import (
+    CaseInsights,
+    TopicRef,
+    UrgencyReason,
+    VoiceInsightView,
+)
 from civicpulse.storage.tables import Case, CaseEvent, Topic, Voice, VoiceInsight, VoiceTopic
 from civicpulse.understanding.urgency import NORMAL, URGENT
 
@@ -15,7 +24,7 @@ if TYPE_CHECKING:
     from civicpulse.infra.context import Context
 
 
-def case_insights(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
+def case_insights(ctx: Context, actor: Actor, case_id: int) -> CaseInsights:
     """Urgency (the most urgent voice decides, staff marks win), matches and topics.
 
     Voices of cases merged into this one count too: their residents' urgency is this
@@ -45,35 +54,39 @@ def case_insights(ctx: Context, actor: Actor, case_id: int) -> dict[str, Any]:
         voices = []
         level, score, reasons = NORMAL, 0.0, []
         for voice_id, voice_case, insight, topic_key, topic_label in rows:
-            item: dict[str, Any] = {"voice_id": voice_id, "case_id": voice_case,
-                                    "topic": {"key": topic_key, "label": topic_label}
-                                    if topic_key else None}
-            if insight is not None:
-                item.update(
+            topic = TopicRef(key=topic_key, label=topic_label) if topic_key else None
+            if insight is None:  # never assessed: the assessment fields stay unset
+                voices.append(VoiceInsightView(voice_id=voice_id, case_id=voice_case, topic=topic))
+                continue
+            voices.append(
+                VoiceInsightView(
+                    voice_id=voice_id,
+                    case_id=voice_case,
+                    topic=topic,
                     urgency=insight.urgency,
                     urgency_score=insight.urgency_score,
-                    urgency_reasons=insight.urgency_reasons,
+                    urgency_reasons=[UrgencyReason(**r) for r in insight.urgency_reasons],
                     matched_case_id=insight.matched_case_id,
                     match_action=insight.match_action,
                     match_score=insight.match_score,
                     match_reasons=insight.match_reasons,
                 )
-                if (insight.urgency_score or 0.0) > score:
-                    score, reasons = insight.urgency_score or 0.0, insight.urgency_reasons
-                if insight.urgency == URGENT:
-                    level = URGENT
-            voices.append(item)
+            )
+            if (insight.urgency_score or 0.0) > score:
+                score, reasons = insight.urgency_score or 0.0, insight.urgency_reasons
+            if insight.urgency == URGENT:
+                level = URGENT
         if mark is not None:
             level = URGENT if mark.data.get("urgent") else NORMAL
             reasons = [{"source": "staff", "rule": "staff", "reason": mark.message or "",
                         "matched": mark.actor, "weight": 0.0}]
-    return {
-        "case_id": case_id,
-        "urgency": level,
-        "urgency_score": score,
-        "urgency_reasons": reasons,
-        "marked_by_staff": mark is not None,
-        "merged_in_case_ids": merged_in,
-        "merged_into_case_id": merged_into,
-        "voices": voices,
-    }
+    return CaseInsights(
+        case_id=case_id,
+        urgency=level,
+        urgency_score=score,
+        urgency_reasons=[UrgencyReason(**r) for r in reasons],
+        marked_by_staff=mark is not None,
+        merged_in_case_ids=merged_in,
+        merged_into_case_id=merged_into,
+        voices=voices,
+    )

@@ -1,0 +1,269 @@
+"""The shapes of what readers get back: staff's case views, the public's, understanding's.
+
+They are pydantic models so that the JSON API can declare them as its response models and
+``/openapi.json`` describes exactly what a client receives, while pages and the CLI read the
+same objects by attribute. They are shaped for the reader, deliberately not the tables: a
+column added to a table reaches nobody until a field is added here.
+
+Field order is the order of the keys in the JSON, kept as it was when these were dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReadModel(BaseModel):
+    # read models are answers, never edited on their way out
+    model_config = ConfigDict(frozen=True)
+
+
+class Location(ReadModel):
+    lat: float
+    lon: float
+
+
+# ---- the timeline ------------------------------------------------------------------------
+
+
+class PublicEvent(ReadModel):
+    """One step of a case's public timeline: what the resident and the public see."""
+
+    kind: str
+    at: datetime
+    from_status: str | None
+    to_status: str | None
+    from_department: str | None
+    to_department: str | None
+    message: str | None
+
+
+class StaffEvent(PublicEvent):
+    """A timeline step as staff see it: who did it, internal notes and the event's data."""
+
+    event_id: int
+    actor: str
+    public: bool
+    data: dict[str, Any]
+
+
+# ---- staff's view of cases -----------------------------------------------------------------
+
+
+class CaseSummary(ReadModel):
+    case_id: int
+    tracking_code: str
+    status: str
+    title: str
+    category: str | None
+    department: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    overdue: bool
+    escalation_level: int
+    version: int = Field(description="Send it back with an action to refuse lost updates.")
+    merged_into_case_id: int | None
+
+
+class CaseList(ReadModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[CaseSummary]
+
+
+class Suggestion(ReadModel):
+    """The classifier's reading of a voice, kept whether or not it was applied."""
+
+    category: str
+    confidence: float | None
+    model_version: int | None
+
+
+class ContactView(ReadModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None
+
+
+class VoiceView(ReadModel):
+    voice_id: int
+    channel: str
+    title: str | None
+    text: str
+    language: str | None
+    received_at: datetime
+    occurred_at: datetime | None
+    external_id: str | None
+    location: Location | None
+    attributes: dict[str, Any]
+    suggestion: Suggestion | None
+    contact: ContactView | None
+
+
+class VerificationView(ReadModel):
+    resolution_number: int
+    fixed: bool
+    satisfaction: int
+    comment: str | None
+    at: datetime
+
+
+class CaseDetail(CaseSummary):
+    """Staff's whole case: its voices with their contacts, every event, the verdicts."""
+
+    location: Location | None
+    voices: list[VoiceView]
+    timeline: list[StaffEvent]
+    allowed_actions: list[str]
+    verifications: list[VerificationView]
+    verification_due: datetime | None
+
+
+# ---- the public's view of cases -------------------------------------------------------------
+
+
+class TrackedCase(ReadModel):
+    """What a tracking code opens: status and public timeline, nobody's personal data."""
+
+    tracking_code: str
+    status: str
+    title: str
+    category: str | None
+    department: str | None
+    created_at: datetime
+    resolution_due: datetime | None
+    merged_into_tracking_code: str | None
+    awaiting_verification: bool
+    verification_due: datetime | None
+    can_contest: bool
+    timeline: list[PublicEvent]
+
+
+class PublicCaseSummary(ReadModel):
+    case_id: int
+    title: str
+    status: str
+    category: str | None
+    department: str | None
+    created_at: datetime
+
+
+class PublicCaseList(ReadModel):
+    total: int
+    more: bool = Field(description="More matches than `total` counts (it stops counting).")
+    page: int
+    page_size: int
+    items: list[PublicCaseSummary]
+
+
+class PublicCase(PublicCaseSummary):
+    merged_into_case_id: int | None
+    location: Location | None = Field(description="Rounded to 3 decimals, about 100 m.")
+    timeline: list[PublicEvent]
+
+
+# ---- understanding --------------------------------------------------------------------------
+
+
+class UrgencyReason(ReadModel):
+    """Why a voice counts as urgent: a rule, the model or a member of staff."""
+
+    # stored as JSON with each insight: keep any key an older or newer writer added
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    source: str
+    rule: str
+    reason: str
+    matched: str
+    weight: float
+
+
+class TopicRef(ReadModel):
+    key: str
+    label: str
+
+
+class VoiceInsightView(ReadModel):
+    """A voice's topic and, once intake has assessed it, its urgency and closest match.
+
+    The assessment fields are left out (not null) for a voice never assessed, as they always
+    have been, so the route serialises this with ``exclude_unset``."""
+
+    voice_id: int
+    case_id: int
+    topic: TopicRef | None
+    urgency: str | None = None
+    urgency_score: float | None = None
+    urgency_reasons: list[UrgencyReason] | None = None
+    matched_case_id: int | None = None
+    match_action: str | None = None
+    match_score: float | None = None
+    match_reasons: list[str] | None = None
+
+
+class CaseInsights(ReadModel):
+    case_id: int
+    urgency: str
+    urgency_score: float
+    urgency_reasons: list[UrgencyReason]
+    marked_by_staff: bool
+    merged_in_case_ids: list[int]
+    merged_into_case_id: int | None
+    voices: list[VoiceInsightView]
+
+
+class TopicView(ReadModel):
+    """A public topic: labels are phrases several residents used, never a voice's text."""
+
+    key: str
+    label: str
+    phrases: list[str]
+    size: int
+    first_at: datetime
+    last_at: datetime
+    rank: int
+
+
+class CategoryGuess(ReadModel):
+    code: str
+    confidence: float
+    model_version: int | None
+    department: str | None
+    would_apply: bool = Field(description="Confident enough for intake to apply it.")
+
+
+class UrgencyView(ReadModel):
+    level: str
+    score: float
+    reasons: list[UrgencyReason]
+
+
+class Redaction(ReadModel):
+    kind: str
+    start: int
+    end: int
+
+
+class SameProblem(ReadModel):
+    case_id: int
+    score: float
+    reasons: list[str]
+
+
+class TextUnderstanding(ReadModel):
+    """What intake would make of a text, nothing stored."""
+
+    language: str
+    category: CategoryGuess | None
+    urgency: UrgencyView
+    redacted_text: str
+    redactions: list[Redaction]
+    same_problem: SameProblem | None
+
