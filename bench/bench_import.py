@@ -25,7 +25,8 @@ from sqlalchemy.engine import make_url
 from civicpulse.channels.tabular import file_sha256, open_table
 from civicpulse.domain.roles import SYSTEM
 from civicpulse.infra.context import Context
-from civicpulse.services.imports import DEFAULT_BATCH, ImportOptions, import_voices
+from civicpulse.services.import_options import DEFAULT_BATCH, ImportOptions
+from civicpulse.services.imports import import_voices
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
 from civicpulse.storage.migrate import upgrade

@@ -290,8 +290,8 @@ def intake(args: argparse.Namespace) -> None:
 
     Seeds ``--voices`` real voices (half with a location in a 3 km square, all within the
     matching window) through ``submit_voice`` with automatic merging on, then submits
-    ``--submissions`` more, alternating with and without understanding (its two intake
-    functions replaced by no-ops), and compares the latencies."""
+    ``--submissions`` more, alternating with and without understanding (the reading of the
+    text and the matching in the writer replaced by no-ops), and compares the latencies."""
     import tempfile
 
     import numpy as np
@@ -300,7 +300,11 @@ def intake(args: argparse.Namespace) -> None:
     from civicpulse.bootstrap import build_context
     from civicpulse.domain.roles import SYSTEM
     from civicpulse.services.catalogue import import_catalogue
+    from civicpulse.services.text_reading import MatchingKeys, TextReading
     from civicpulse.settings import Settings
+    from civicpulse.understanding.language import detect_language
+    from civicpulse.understanding.matching import Probe, signature
+    from civicpulse.understanding.urgency import Verdict
 
     texts = _texts(DATA)
     rng = random.Random(9)
@@ -328,17 +332,23 @@ def intake(args: argparse.Namespace) -> None:
         if (i + 1) % 5000 == 0:
             print(f"  {i + 1:,} voices seeded", flush=True)
     print(f"seeded {args.voices:,} voices in {time.perf_counter() - t0:.0f} s", flush=True)
-    real_pre, real_apply = voices.precompute_for, voices.apply_to_submission
+    real_read, real_apply = voices.read_voice, voices.apply_to_submission
+    unread = MatchingKeys(Probe(signature(""), datetime.now(UTC), None, None), [], [])
+
+    def language_only(_ctx: object, v: Any) -> TextReading:
+        """What intake needed of the text before understanding: its language."""
+        return TextReading(v.text, detect_language(v.text), None, Verdict("normal", 0.0), unread)
+
     timings: dict[bool, list[float]] = {True: [], False: []}
     merged = 0
     kept_apart: list[float] = []
     for i in range(args.submissions):
         on = i % 2 == 0
         if on:
-            voices.precompute_for, voices.apply_to_submission = real_pre, real_apply
+            voices.read_voice, voices.apply_to_submission = real_read, real_apply
         else:
-            voices.precompute_for = lambda *a, **k: None  # type: ignore[assignment]
-            voices.apply_to_submission = lambda s, c, r, p: r  # type: ignore[assignment]
+            voices.read_voice = language_only  # type: ignore[assignment]
+            voices.apply_to_submission = lambda s, c, r, p, **k: r  # type: ignore[assignment]
         v = voice()
         q0 = time.perf_counter()
         result = voices.submit_voice(ctx, SYSTEM, v)  # type: ignore[arg-type]
@@ -346,7 +356,7 @@ def intake(args: argparse.Namespace) -> None:
         merged += on and result.case_status == "merged"
         if on and result.case_status != "merged":
             kept_apart.append(timings[on][-1])
-    voices.precompute_for, voices.apply_to_submission = real_pre, real_apply
+    voices.read_voice, voices.apply_to_submission = real_read, real_apply
     ctx.close()
     for on in (False, True):
         ms = np.array(timings[on]) * 1000

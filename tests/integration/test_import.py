@@ -25,17 +25,13 @@ from civicpulse.channels.tabular import Row, file_sha256, open_table
 from civicpulse.cli import app
 from civicpulse.domain.errors import Conflict, ValidationFailed
 from civicpulse.domain.roles import SYSTEM
+from civicpulse.domain.tracking import new_tracking_codes as tracking_codes
 from civicpulse.infra.context import Context
 from civicpulse.services.audit import verify_audit_log
 from civicpulse.services.catalogue import import_catalogue
-from civicpulse.services.imports import (
-    ImportOptions,
-    ImportProgress,
-    ImportReport,
-    import_voices,
-    parse_when,
-    tracking_codes,
-)
+from civicpulse.services.import_options import ImportOptions, parse_when
+from civicpulse.services.import_run import ImportProgress
+from civicpulse.services.imports import ImportReport, import_voices
 from civicpulse.storage.tables import (
     AuditEntry,
     Case,

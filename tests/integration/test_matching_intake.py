@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from civicpulse.services.audit import verify_audit_log
-from civicpulse.services.understanding import rerun
+from civicpulse.services.same_problem import rerun
 from civicpulse.storage.tables import CaseEvent, MatchKey, VoiceInsight
 from tests.city import City
 
@@ -194,7 +194,7 @@ def test_the_staff_page_shows_urgency_and_undoes_a_merge(city: City) -> None:
 
 
 def test_a_merge_that_fails_never_loses_the_voice(city: City, monkeypatch: Any) -> None:
-    import civicpulse.services.understanding as understanding
+    import civicpulse.services.same_problem as understanding
     from civicpulse.domain.errors import ValidationFailed
 
     def refuse(*_: Any, **__: Any) -> None:

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from civicpulse.domain.roles import SYSTEM, Actor
 from civicpulse.services.matching import best_open_match, find_candidates, params_from
+from civicpulse.services.same_problem import rerun
 from civicpulse.services.staff import actor_for_token, login
-from civicpulse.services.understanding import precompute, rerun
+from civicpulse.services.text_reading import matching_keys as precompute
 from civicpulse.services.voices import VoiceInput, submit_voice
 from tests.city import PASSWORD, City
 

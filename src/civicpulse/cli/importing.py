@@ -1,7 +1,7 @@
 """import voices: load a CSV/XLSX export of hotline or message-board records.
 
 The command only opens the file, draws the progress bar and prints the report; what a row
-becomes, and the exactly-once guarantees, live in ``services.imports``.
+becomes, and the exactly-once guarantees, live in ``services.imports`` and the modules it names.
 """
 
 from __future__ import annotations
@@ -25,15 +25,9 @@ from rich.text import Text
 from civicpulse.channels.tabular import file_sha256, open_table
 from civicpulse.cli.common import CLI_ACTOR, context, refusals_to_exit
 from civicpulse.domain.errors import ValidationFailed
-from civicpulse.services.imports import (
-    DEFAULT_BATCH,
-    FIELDS,
-    ImportOptions,
-    ImportProgress,
-    ImportReport,
-    Rejection,
-    import_voices,
-)
+from civicpulse.services.import_options import DEFAULT_BATCH, FIELDS, ImportOptions, Rejection
+from civicpulse.services.import_run import ImportProgress
+from civicpulse.services.imports import ImportReport, import_voices
 
 importing = typer.Typer(help="Bring records in from files.", no_args_is_help=True)
 

@@ -12,8 +12,8 @@ import json
 import typer
 
 from civicpulse.cli.common import context, refusals_to_exit
+from civicpulse.services.same_problem import rerun
 from civicpulse.services.topics import list_topics, update_topics
-from civicpulse.services.understanding import rerun
 from civicpulse.services.urgency import train_urgency
 
 understand = typer.Typer(

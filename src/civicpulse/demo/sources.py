@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-MAX_TEXT = 8000  # longer messages would be refused by submit_voice; the demo skips them
+from civicpulse.domain import limits
 
 # ---- mapping tables (demo configuration) ---------------------------------------------------
 
@@ -145,7 +145,7 @@ def _labelled_rows(path: Path) -> Iterator[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             text = (row.get("text") or "").strip()
-            if row["一级标签"] in MESSAGE_BOARD_LABELS and text and len(text) <= MAX_TEXT:
+            if row["一级标签"] in MESSAGE_BOARD_LABELS and text and len(text) <= limits.TEXT:
                 yield row
 
 
@@ -164,7 +164,7 @@ def _replies_rows(path: Path) -> Iterator[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             text = (row.get("留言详情") or "").strip()
-            if text and len(text) <= MAX_TEXT and (row.get("答复意见") or "").strip():
+            if text and len(text) <= limits.TEXT and (row.get("答复意见") or "").strip():
                 yield row
 
 

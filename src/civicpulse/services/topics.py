@@ -1,7 +1,7 @@
 """Topics in the product: place new voices incrementally, label the topics, list them.
 
 ``civicpulse topics`` (or the job) calls :func:`update_topics`: voices not yet indexed are
-indexed first (:func:`civicpulse.services.understanding.rerun`), then every voice without a
+indexed first (:func:`civicpulse.services.same_problem.rerun`), then every voice without a
 topic is placed, oldest first, next to the already placed voices of the same time blocks.
 Old voices never move, so topic keys stay valid. The public list carries keys, labels,
 sizes and dates only: no text, no names, and labels are phrases several residents used.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from civicpulse.services.matching import params_from
-from civicpulse.services.understanding import rerun
+from civicpulse.services.same_problem import rerun
 from civicpulse.storage.tables import Topic, Voice, VoiceInsight, VoiceTopic
 from civicpulse.understanding.matching import Probe, signature_from_bytes
 from civicpulse.understanding.redaction import redact

@@ -16,25 +16,25 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from civicpulse.domain.deadlines import compute_deadlines
+from civicpulse.domain import limits
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.geo import validate_point
+from civicpulse.domain.limits import check_length
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.tracking import new_tracking_code
-from civicpulse.domain.workflow import CaseStatus
 from civicpulse.infra.context import Context
-from civicpulse.services.classification import Suggestion, suggest
+from civicpulse.services.case_rows import new_case_rows
 from civicpulse.services.notifications import notify_department, notify_resident
 from civicpulse.services.photos import CleanPhoto, photo_row
 from civicpulse.services.queries import case_labels
 from civicpulse.services.routing import Route, current_table
-from civicpulse.services.understanding import apply_to_submission, precompute_for
+from civicpulse.services.same_problem import apply_to_submission
+from civicpulse.services.text_reading import TextReading, read_text
 from civicpulse.storage.audit_log import append_audit
+from civicpulse.storage.bulk_insert import reserve_in_transaction, table_of
 from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice, VoicePhoto
-from civicpulse.understanding.language import detect_language
 
 CHANNELS = ("web", "api", "hotline", "email", "open311", "import")
-MAX_TEXT = 8000
 
 
 @dataclass
@@ -61,8 +61,9 @@ class VoiceInput:
     external_id: str | None = None
     occurred_at: datetime | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-    #: the classifier's view, filled in at intake when no category was given
-    suggestion: Suggestion | None = None
+    #: what understanding makes of the text (``read_voice``), filled in at intake unless
+    #: the caller read it already, off its event loop
+    reading: TextReading | None = None
     #: a photo already stripped of its metadata (see services/photos.py)
     photo: CleanPhoto | None = None
     #: brought in from another system's history (an Open311 pull): nobody is notified, since
@@ -82,15 +83,23 @@ class SubmitResult:
 
 
 def validate_voice(v: VoiceInput) -> None:
-    """Refuse bad input before anything is written."""
-    if not v.text or not v.text.strip():
-        raise ValidationFailed("text must not be empty")
-    if len(v.text) > MAX_TEXT:
-        raise ValidationFailed(f"text must be at most {MAX_TEXT} characters")
+    """Refuse bad input before anything is written.
+
+    Every channel's voices come through here, the bulk import's rows included, so this is
+    where the field limits of ``domain.limits`` are enforced, with one wording whatever
+    the entry point.
+    """
+    check_length("text", v.text, limits.TEXT, required=True)
     if "\x00" in v.text:
         raise ValidationFailed("text must not contain NUL characters")
-    if v.title is not None and len(v.title) > 300:
-        raise ValidationFailed("title must be at most 300 characters")
+    check_length("title", v.title, limits.TITLE)
+    check_length("category", v.category, limits.CODE)
+    check_length("language", v.language, limits.LANGUAGE)
+    check_length("address", v.address, limits.ADDRESS)
+    check_length("contact.name", v.contact.name, limits.NAME)
+    check_length("contact.email", v.contact.email, limits.EMAIL)
+    check_length("contact.phone", v.contact.phone, limits.PHONE)
+    _check_key("external_id", v.external_id)
     if v.channel not in CHANNELS:
         raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}")
     if (v.lat is None) != (v.lon is None):
@@ -101,55 +110,29 @@ def validate_voice(v: VoiceInput) -> None:
         raise ValidationFailed("occurred_at needs a time zone (e.g. 2024-05-01T10:00:00+08:00)")
     if v.contact.email is not None and "@" not in v.contact.email:
         raise ValidationFailed("contact.email is not an e-mail address")
-    if v.external_id is not None and not (0 < len(v.external_id) <= 200):
-        raise ValidationFailed("external_id must be 1–200 characters")
 
 
-def case_title(v: VoiceInput) -> str:
-    """The case's headline: the voice's own title, else the first line of what was said."""
-    return (v.title or v.text.strip().splitlines()[0])[:300]
+def _check_key(name: str, key: str | None) -> None:
+    """A key another system chose: any characters, but never empty (it could not tell
+    two reports apart) and never longer than its column."""
+    if key is not None and not key:
+        raise ValidationFailed(f"{name} must not be empty")
+    check_length(name, key, limits.EXTERNAL_ID)
 
 
-def opening_status(route: Route) -> CaseStatus:
-    """A new case is assigned at once when routing named a department, else left submitted."""
-    return CaseStatus.ASSIGNED if route.department_id else CaseStatus.SUBMITTED
-
-
-def opening_events(
-    *, case_id: int, voice_id: int, channel: str, actor: str, route: Route, now: datetime
-) -> list[dict[str, Any]]:
-    """The first timeline entries of a new case, as column values.
-
-    Every entry has the same keys, so bulk import can insert them in one executemany.
-    """
-    events: list[dict[str, Any]] = [
-        {
-            "case_id": case_id,
-            "kind": "submitted",
-            "actor": actor,
-            "from_status": None,
-            "to_status": CaseStatus.SUBMITTED.value,
-            "to_department_id": None,
-            "public": True,
-            "data": {"voice_id": voice_id, "channel": channel},
-            "created_at": now,
-        }
-    ]
-    if route.department_id:
-        events.append(
-            {
-                "case_id": case_id,
-                "kind": "assigned",
-                "actor": "system:routing",
-                "from_status": CaseStatus.SUBMITTED.value,
-                "to_status": CaseStatus.ASSIGNED.value,
-                "to_department_id": route.department_id,
-                "public": True,
-                "data": {"rule": route.rule},
-                "created_at": now,
-            }
-        )
-    return events
+def read_voice(ctx: Context, v: VoiceInput) -> TextReading:
+    """The one understanding step for a voice (see ``text_reading``): CPU work, so an async
+    caller runs it on a worker thread and passes it in as ``VoiceInput.reading``."""
+    return read_text(
+        ctx,
+        v.text,
+        title=v.title,
+        at=v.occurred_at,
+        lat=v.lat,
+        lon=v.lon,
+        language=v.language,
+        classify=v.category is None,
+    )
 
 
 def submit_voice(
@@ -169,21 +152,16 @@ def start_submission(
     writing transaction, so a replay can never race past it.
     """
     validate_voice(v)
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
-        raise ValidationFailed("Idempotency-Key must be 1–200 characters")
-    if v.category is None and v.suggestion is None:
-        v.suggestion = suggest(ctx, v.text)  # CPU work, kept out of the writer thread
-    # same-problem signature and urgency: CPU work too; applied inside the write below
-    understood = precompute_for(
-        ctx, text=v.text, title=v.title, occurred_at=v.occurred_at, lat=v.lat, lon=v.lon
-    )
+    _check_key("Idempotency-Key", idempotency_key)
+    # CPU work, done here so that the writer thread only stores what it found
+    reading = v.reading or read_voice(ctx, v)
 
     def write(session: Session) -> SubmitResult:
         previous = _find_existing(session, v, idempotency_key)
         if previous is not None:
             return previous
-        result = _insert(session, ctx, actor, v, idempotency_key)
-        return apply_to_submission(session, ctx, result, understood, may_merge=not v.historical)
+        result = _insert(session, ctx, actor, v, reading, idempotency_key)
+        return apply_to_submission(session, ctx, result, reading, may_merge=not v.historical)
 
     def look_again(session: Session) -> SubmitResult:
         previous = _find_existing(session, v, idempotency_key)
@@ -262,18 +240,27 @@ def _statements() -> _Inserts:
     """The insert statements, built once on first use: parameters are passed at execution,
     so SQLAlchemy's statement cache hits every time."""
     return _Inserts(
-        case=insert(Case).returning(Case.id),
-        voice=insert(Voice).returning(Voice.id),
+        case=insert(Case),
+        voice=insert(Voice),
         contact=insert(ResidentContact),
         event=insert(CaseEvent),
         photo=insert(VoicePhoto),
     )
 
 
+#: ids are reserved before the rows are built, as the bulk import does
+_ID_TABLES = (table_of(Case), table_of(Voice))
+
+
 def _insert(
-    session: Session, ctx: Context, actor: Actor, v: VoiceInput, idempotency_key: str | None
+    session: Session,
+    ctx: Context,
+    actor: Actor,
+    v: VoiceInput,
+    reading: TextReading,
+    idempotency_key: str | None,
 ) -> SubmitResult:
-    """Write the case, voice, contact and opening events with plain inserts.
+    """Write the case's rows (``case_rows``, as the bulk import does) with plain inserts.
 
     This is the hottest write path of the product; SQLAlchemy Core statements cost a
     fraction of the ORM's unit of work here, and nothing else needs these rows as objects.
@@ -281,7 +268,7 @@ def _insert(
     now = ctx.now()
     table = current_table(ctx.routes, session, v.category)
     category, applied = v.category, False
-    hint = v.suggestion
+    hint = reading.suggestion
     if (
         category is None
         and hint is not None
@@ -290,96 +277,31 @@ def _insert(
     ):
         category, applied = hint.category, True
     route: Route = table.route(category, v.lat, v.lon)
-    language = v.language or detect_language(v.text)
-    deadlines = compute_deadlines(now, route.first_response_hours, route.resolution_hours)
-    status = opening_status(route)
-    title = case_title(v)
-    tracking_code = new_tracking_code()
-    conn = session.connection()
-    case_id = conn.execute(
-        _statements().case,
-        dict(
-            tracking_code=tracking_code,
-            status=status.value,
-            title=title,
-            category_id=route.category_id,
-            department_id=route.department_id,
-            area_id=route.area_id,
-            lat=v.lat,
-            lon=v.lon,
-            created_at=now,
-            updated_at=now,
-            first_response_due=deadlines.first_response_due,
-            resolution_due=deadlines.resolution_due,
-            escalation_level=0,
-            resolution_count=0,
-            reopen_count=0,
-            contest_count=0,
-            version=1,
-        ),
-    ).scalar_one()
-    voice_id = conn.execute(
-        _statements().voice,
-        dict(
-            case_id=case_id,
-            channel=v.channel,
-            text=v.text,
-            title=v.title,
-            language=language,
-            category_id=route.category_id,
-            lat=v.lat,
-            lon=v.lon,
-            external_id=v.external_id,
-            idempotency_key=idempotency_key,
-            attributes=v.attributes,
-            suggested_category=hint.category if hint else None,
-            suggestion_confidence=hint.confidence if hint else None,
-            model_version=hint.model_version if hint else None,
-            occurred_at=v.occurred_at,
-            received_at=now,
-        ),
-    ).scalar_one()
-    if v.contact.any() or v.address:
-        conn.execute(
-            _statements().contact,
-            dict(
-                voice_id=voice_id,
-                name=v.contact.name,
-                email=v.contact.email,
-                phone=v.contact.phone,
-                address=v.address,
-            ),
-        )
-    if v.photo is not None:
-        conn.execute(_statements().photo, photo_row(voice_id, v.photo, now))
-    events = opening_events(
+    (case_id,), (voice_id,) = reserve_in_transaction(session, _ID_TABLES, 1)
+    rows = new_case_rows(
+        v,
+        route=route,
         case_id=case_id,
         voice_id=voice_id,
-        channel=v.channel,
+        tracking_code=new_tracking_code(),
         actor=actor.label,
-        route=route,
         now=now,
+        language=reading.language,
+        idempotency_key=idempotency_key,
+        suggestion=hint,
+        applied=applied,
+        urgency=reading.urgency,
     )
-    conn.execute(_statements().event, events)
-    if hint is not None:
-        outcome = "applied" if applied else "below the threshold: left for the dispatcher"
-        conn.execute(
-            _statements().event,
-            {
-                "case_id": case_id,
-                "kind": "classified",
-                "actor": f"system:model-v{hint.model_version}",
-                "public": False,
-                "message": f"suggested {hint.category} ({hint.confidence:.2f}); {outcome}",
-                "data": {
-                    "category": hint.category,
-                    "confidence": hint.confidence,
-                    "model_version": hint.model_version,
-                    "applied": applied,
-                },
-                "created_at": now,
-            },
-        )
+    conn = session.connection()
+    statements = _statements()
+    conn.execute(statements.case, rows.case)
+    conn.execute(statements.voice, rows.voice)
+    if rows.contact is not None:
+        conn.execute(statements.contact, rows.contact)
+    if v.photo is not None:
+        conn.execute(statements.photo, photo_row(voice_id, v.photo, now))
+    conn.execute(statements.event, rows.events)
+    title = rows.case["title"]
     if route.department_id and not v.historical:
         notify_department(
             session,
@@ -394,12 +316,13 @@ def _insert(
             session,
             kind="received",
             email=v.contact.email,
-            language=language,
-            tracking_code=tracking_code,
+            language=reading.language,
+            tracking_code=rows.case["tracking_code"],
             base_url=ctx.settings.public_base_url,
             case_id=case_id,
             now=now,
         )
+    status = rows.case["status"]
     append_audit(
         session,
         actor=actor.label,
@@ -410,15 +333,15 @@ def _insert(
             "channel": v.channel,
             "category": route.category_code,
             "department": route.department_code,
-            "status": status.value,
+            "status": status,
         },
         at=now,
     )
     return SubmitResult(
         voice_id=voice_id,
         case_id=case_id,
-        tracking_code=tracking_code,
-        case_status=status.value,
+        tracking_code=rows.case["tracking_code"],
+        case_status=status,
         category=route.category_code,
         department=route.department_code,
     )

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -40,6 +40,7 @@ from civicpulse.web.pages.common import (
     render,
 )
 from civicpulse.web.pages.maps import MapShape, project_map
+from civicpulse.web.schemas import CategoryHint
 
 router = APIRouter(include_in_schema=False)
 REPORT_MAP_WIDTH = 300
@@ -105,8 +106,8 @@ async def _form_page(request: Request, status_code: int = 200, **values: Any) ->
     )
 
 
-@router.post("/report/suggest")
-async def report_suggest(request: Request) -> JSONResponse:
+@router.post("/report/suggest", response_model_exclude_unset=True)
+async def report_suggest(request: Request) -> CategoryHint:
     """The category the city's model reads in a draft, for the form's script to preselect.
 
     Nothing is stored: it answers only what the model thinks of the text, and only when it is
@@ -115,12 +116,12 @@ async def report_suggest(request: Request) -> JSONResponse:
     form = await request.form(max_files=0, max_fields=5)
     text = _text(form, "text")
     if len(text) < 8:
-        return JSONResponse({"category": None})
+        return CategoryHint(category=None)
     ctx = ctx_of(request)
     hint = await run_in_threadpool(suggest, ctx, text)
     if hint is None or hint.confidence < ctx.settings.classifier_min_confidence:
-        return JSONResponse({"category": None})
-    return JSONResponse({"category": hint.category, "confidence": round(hint.confidence, 3)})
+        return CategoryHint(category=None)
+    return CategoryHint(category=hint.category, confidence=round(hint.confidence, 3))
 
 
 @router.get("/map/place.svg")

@@ -3,7 +3,7 @@ of a merge and staff's urgency marks. Each is one service call; the services che
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
 from civicpulse.services import cases as case_actions
-from civicpulse.services.insights import case_insights
+from civicpulse.services.case_insights import case_insights
+from civicpulse.services.read_models import CaseInsights, TextUnderstanding, TopicView
+from civicpulse.services.text_reading import preview_reading as understand_text
 from civicpulse.services.topics import list_topics
-from civicpulse.services.understand_text import understand_text
 from civicpulse.services.urgency import mark_urgency
 from civicpulse.web.deps import get_ctx, limit_public, staff, staff_or_integration
-from civicpulse.web.schemas import MAX_ID, ActionOut
+from civicpulse.web.schemas import MAX_ID, ActionOut, refusals
 
 router = APIRouter(tags=["understanding"])
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -42,40 +43,46 @@ class UrgencyIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@router.get("/topics")
+@router.get("/topics", responses=refusals(429))
 def topics(
     request: Request,
     limit: int = Query(20, ge=1, le=200),
     min_size: int = Query(3, ge=3, le=1_000_000),
     ctx: Context = Depends(get_ctx),
-) -> list[dict[str, Any]]:
+) -> list[TopicView]:
     """Discovered topics, largest first: key, label, phrases, size, first and last voice
     time. No text and no personal data; labels are phrases several residents used."""
     limit_public(request)
-    return list_topics(ctx, limit=limit, min_size=min_size)
+    return [TopicView.model_validate(t) for t in list_topics(ctx, limit=limit, min_size=min_size)]
 
 
-@router.post("/understand")
+@router.post("/understand", responses=refusals(401, body=True))
 def understand(
     body: UnderstandIn,
     ctx: Context = Depends(get_ctx),
     actor: Actor = Depends(staff_or_integration),
-) -> dict[str, Any]:
+) -> TextUnderstanding:
     """What intake would make of a text, nothing stored: language, the model's category and
     department, urgency with reasons, the redacted text and the open case it would join.
     For staff and integrations (by API key), since it can name open cases."""
-    return understand_text(ctx, actor, body.text, body.title, body.lat, body.lon)
+    reading = understand_text(ctx, actor, body.text, body.title, body.lat, body.lon)
+    return TextUnderstanding.model_validate(reading)
 
 
-@router.get("/cases/{case_id}/understanding")
+# exclude_unset: a voice never assessed has no urgency and match keys at all, not nulls
+@router.get(
+    "/cases/{case_id}/understanding",
+    response_model_exclude_unset=True,
+    responses=refusals(401, 403, 404),
+)
 def understanding(
     case_id: CaseId, ctx: Context = Depends(get_ctx), actor: Actor = Depends(staff)
-) -> dict[str, Any]:
+) -> CaseInsights:
     """Staff view: the case's urgency with reasons, each voice's match and topic."""
     return case_insights(ctx, actor, case_id)
 
 
-@router.post("/cases/{case_id}/unmerge", response_model=ActionOut)
+@router.post("/cases/{case_id}/unmerge", responses=refusals(401, 403, 404, 409, body=True))
 def unmerge(
     case_id: CaseId, body: UnmergeIn, ctx: Context = Depends(get_ctx),
     actor: Actor = Depends(staff),
@@ -85,7 +92,9 @@ def unmerge(
     return ActionOut(case_id=r.case_id, status=r.status, version=r.version, department=r.department)
 
 
-@router.post("/cases/{case_id}/urgency", status_code=204)
+@router.post(
+    "/cases/{case_id}/urgency", status_code=204, responses=refusals(401, 403, 404, body=True)
+)
 def urgency(
     case_id: CaseId, body: UrgencyIn, ctx: Context = Depends(get_ctx),
     actor: Actor = Depends(staff),

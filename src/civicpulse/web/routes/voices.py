@@ -9,15 +9,15 @@ from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
-from civicpulse.services.classification import suggest
-from civicpulse.services.voices import Contact, VoiceInput, start_submission
+from civicpulse.services.voices import Contact, VoiceInput, read_voice, start_submission
 from civicpulse.web.deps import get_ctx, public_caller
-from civicpulse.web.schemas import VoiceIn, VoiceOut
+from civicpulse.web.schemas import VoiceIn, VoiceOut, refusals
 
 router = APIRouter(tags=["voices"])
 
 
-@router.post("/voices", status_code=201, response_model=VoiceOut)
+# 401 for an unknown or revoked X-API-Key; 429 only for callers without one
+@router.post("/voices", status_code=201, responses=refusals(401, 429, body=True))
 async def post_voice(
     body: VoiceIn,
     request: Request,
@@ -33,28 +33,24 @@ async def post_voice(
     integration = await public_caller(request)
     actor = integration or Actor(kind="resident", name="anonymous")
     channel = body.channel or ("api" if integration else "web")
-    # the classifier is CPU work: run it on a worker thread, not on the event loop
-    suggestion = None if body.category else await run_in_threadpool(suggest, ctx, body.text)
-    pending = start_submission(
-        ctx,
-        actor,
-        VoiceInput(
-            text=body.text,
-            title=body.title,
-            category=body.category,
-            language=body.language,
-            channel=channel,
-            lat=body.location.lat if body.location else None,
-            lon=body.location.lon if body.location else None,
-            address=body.address,
-            contact=Contact(**body.contact.model_dump()) if body.contact else Contact(),
-            external_id=body.external_id,
-            occurred_at=body.occurred_at,
-            attributes=body.attributes,
-            suggestion=suggestion,
-        ),
-        idempotency_key=idempotency_key,
+    voice = VoiceInput(
+        text=body.text,
+        title=body.title,
+        category=body.category,
+        language=body.language,
+        channel=channel,
+        lat=body.location.lat if body.location else None,
+        lon=body.location.lon if body.location else None,
+        address=body.address,
+        contact=Contact(**body.contact.model_dump()) if body.contact else Contact(),
+        external_id=body.external_id,
+        occurred_at=body.occurred_at,
+        attributes=body.attributes,
     )
+    # reading the text (classifier, urgency, same-problem keys) is CPU work: run it on a
+    # worker thread, not on the event loop
+    voice.reading = await run_in_threadpool(read_voice, ctx, voice)
+    pending = start_submission(ctx, actor, voice, idempotency_key=idempotency_key)
     result = await asyncio.wrap_future(pending)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
