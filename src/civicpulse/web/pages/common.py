@@ -56,6 +56,8 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # forms take their maxlength from the same numbers the services enforce
+        self.env.globals["limits"] = limits
         self.translations = {lang: load_translations(lang) for lang in LANGUAGES}
 
 

@@ -5,7 +5,6 @@ call the same services as ``/api/v1/track/...``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.domain.tracking import normalise_tracking_code
@@ -28,8 +28,9 @@ from civicpulse.services.photos import (
 from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.queries import case_id_for_code, track_case
 from civicpulse.services.verdicts import contest_rejection, verify_resolution
-from civicpulse.services.voices import Contact, VoiceInput, start_submission
+from civicpulse.services.voices import Contact, VoiceInput
 from civicpulse.web.deps import ctx_of, limit_public
+from civicpulse.web.intake import hear
 from civicpulse.web.pages.common import (
     choose_language,
     csrf_ok,
@@ -46,7 +47,7 @@ router = APIRouter(include_in_schema=False)
 REPORT_MAP_WIDTH = 300
 
 
-def _text(form: Any, name: str, limit: int = 8000) -> str:
+def _text(form: Any, name: str, limit: int = limits.TEXT) -> str:
     return form_text(form, name, limit)
 
 
@@ -181,9 +182,9 @@ async def report_submit(request: Request) -> Response:
             values["lat"], values["lon"] = f"{picked[0]:.6f}", f"{picked[1]:.6f}"
             return await _form_page(request, form=values, picked=True)
         contact = Contact(
-            name=_text(form, "contact_name", 200) or None,
-            email=_text(form, "contact_email", 200) or None,
-            phone=_text(form, "contact_phone", 50) or None,
+            name=_text(form, "contact_name", limits.NAME) or None,
+            email=_text(form, "contact_email", limits.EMAIL) or None,
+            phone=_text(form, "contact_phone", limits.PHONE) or None,
         )
         if contact.any() and form.get("consent") != "yes":
             raise ValidationFailed(
@@ -194,17 +195,16 @@ async def report_submit(request: Request) -> Response:
             raise ValidationFailed("give both latitude and longitude, or neither")
         voice = VoiceInput(
             text=_text(form, "text"),
-            title=_text(form, "title", 200) or None,
-            category=_text(form, "category", 64) or None,
+            title=_text(form, "title", limits.TITLE) or None,
+            category=_text(form, "category", limits.CODE) or None,
             channel="web",
             lat=lat,
             lon=lon,
-            address=_text(form, "address", 500) or None,
+            address=_text(form, "address", limits.ADDRESS) or None,
             contact=contact,
             photo=await _photo(ctx, form),
         )
-        pending = start_submission(ctx, Actor(kind="resident", name="anonymous"), voice)
-        result = await asyncio.wrap_future(pending)
+        result = await hear(ctx, Actor(kind="resident", name="anonymous"), voice)
     except DomainError as exc:
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         return await _form_page(request, exc.status_code, error=exc.message, form=values)
@@ -287,7 +287,7 @@ async def verify(request: Request, code: str) -> Response:
         raw = _text(form, "satisfaction", 2)
         if raw not in {"1", "2", "3", "4", "5"}:
             raise ValidationFailed("choose a satisfaction from 1 to 5")
-        comment = _text(form, "comment", 2000) or None
+        comment = _text(form, "comment", limits.COMMENT) or None
         verify_resolution(ctx, RESIDENT, code, fixed == "yes", int(raw), comment)
 
     return await _resident_action(request, code, "verified", act)
@@ -296,6 +296,6 @@ async def verify(request: Request, code: str) -> Response:
 @router.post("/track/{code}/contest", response_class=HTMLResponse)
 async def contest(request: Request, code: str) -> Response:
     def act(ctx: Context, form: Any) -> None:
-        contest_rejection(ctx, RESIDENT, code, _text(form, "reason", 2000))
+        contest_rejection(ctx, RESIDENT, code, _text(form, "reason", limits.REASON))
 
     return await _resident_action(request, code, "contested", act)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Depends, Header, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
-from civicpulse.services.voices import Contact, VoiceInput, read_voice, start_submission
+from civicpulse.services.voices import Contact, VoiceInput
 from civicpulse.web.deps import get_ctx, public_caller
+from civicpulse.web.intake import hear
 from civicpulse.web.schemas import VoiceIn, VoiceOut, refusals
 
 router = APIRouter(tags=["voices"])
@@ -47,11 +45,7 @@ async def post_voice(
         occurred_at=body.occurred_at,
         attributes=body.attributes,
     )
-    # reading the text (classifier, urgency, same-problem keys) is CPU work: run it on a
-    # worker thread, not on the event loop
-    voice.reading = await run_in_threadpool(read_voice, ctx, voice)
-    pending = start_submission(ctx, actor, voice, idempotency_key=idempotency_key)
-    result = await asyncio.wrap_future(pending)
+    result = await hear(ctx, actor, voice, idempotency_key)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     return VoiceOut(
