@@ -1,9 +1,10 @@
 """Case actions by name, for adapters that receive the action as data.
 
 A staff form's button and a partner's Open311 update both name an action; this table maps
-each name to its use case once, so the pages and Open311 cannot drift apart (they had two
-``if/elif`` ladders before). Several commands given together run in one transaction: an
-Open311 update that starts work and replies is applied whole or not at all.
+each name to its use case once (a staff mark of urgency included), so the pages and Open311
+cannot drift apart (they had two ``if/elif`` ladders before). Several commands given
+together run in one transaction: an Open311 update that starts work and replies is applied
+whole or not at all.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from civicpulse.services.cases import (
     transferring,
     unmerging,
 )
+from civicpulse.services.urgency import marking_urgency
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class CaseCommand:
     reason: str = ""
     department: str = ""
     into_case_id: int | None = None
+    urgent: bool = False
 
 
 def _merge(ctx: Context, actor: Actor, c: CaseCommand) -> Change:
@@ -54,6 +57,7 @@ _BUILDERS: dict[str, Callable[[Context, Actor, CaseCommand], Change]] = {
     "reject": lambda ctx, a, c: rejecting(ctx, a, c.reason),
     "merge": _merge,
     "unmerge": lambda ctx, a, c: unmerging(ctx, a, c.reason),
+    "urgency": lambda ctx, a, c: marking_urgency(ctx, a, c.urgent, c.reason),
 }
 
 #: every action name an adapter may send

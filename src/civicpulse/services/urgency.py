@@ -13,13 +13,17 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from civicpulse.domain.errors import NotFound, ValidationFailed
+from civicpulse.domain import limits
+from civicpulse.domain.errors import ValidationFailed
+from civicpulse.domain.limits import check_length
 from civicpulse.domain.roles import Actor, Role, check_case_visible, require_role
 from civicpulse.infra.newest_model import NewestModel
+from civicpulse.services.case_change import Change, run_changes
 from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent, Voice, VoiceInsight
 from civicpulse.understanding.urgency import (
@@ -87,24 +91,20 @@ def assess_text(settings: Settings, text: str, title: str | None = None) -> Verd
 # ---- staff marks and training ------------------------------------------------------------
 
 
-def mark_urgency(ctx: Context, actor: Actor, case_id: int, urgent: bool, reason: str) -> None:
+def marking_urgency(ctx: Context, actor: Actor, urgent: bool, reason: str) -> Change:
     """Staff say whether a case is urgent; the mark teaches the model and sets the case's
     voices' urgency at once (staff know better than the rules)."""
     require_role(actor, Role.ADMIN, Role.DISPATCHER, Role.OFFICER)
     if not reason or not reason.strip():
         raise ValidationFailed("marking urgency needs a reason")
-    if len(reason) > 1000:
-        raise ValidationFailed("reason must be at most 1000 characters")
-    now = ctx.now()
-    with ctx.db.transaction() as session:
-        case = session.get(Case, case_id)
-        if case is None:
-            raise NotFound(f"case {case_id} not found")
+    check_length("reason", reason, limits.REASON)
+
+    def change(session: Session, case: Case) -> dict[str, Any]:
+        now = ctx.now()
         check_case_visible(actor, case.department_id)
-        level = URGENT if urgent else "normal"
         session.add(
             CaseEvent(
-                case_id=case_id,
+                case_id=case.id,
                 kind=MARK_EVENT,
                 actor=actor.label,
                 public=False,
@@ -122,17 +122,24 @@ def mark_urgency(ctx: Context, actor: Actor, case_id: int, urgent: bool, reason:
         }
         session.execute(
             update(VoiceInsight)
-            .where(VoiceInsight.case_id == case_id)
-            .values(urgency=level, urgency_reasons=[staff_reason])
+            .where(VoiceInsight.case_id == case.id)
+            .values(urgency=URGENT if urgent else "normal", urgency_reasons=[staff_reason])
         )
         append_audit(
             session,
             actor=actor.label,
             action="case.urgency_marked",
-            subject=f"case:{case_id}",
+            subject=f"case:{case.id}",
             data={"urgent": urgent, "reason": reason},
             at=now,
         )
+        return {"urgent": urgent}
+
+    return change
+
+
+def mark_urgency(ctx: Context, actor: Actor, case_id: int, urgent: bool, reason: str) -> None:
+    run_changes(ctx, case_id, [marking_urgency(ctx, actor, urgent, reason)])
 
 
 def marked_examples(ctx: Context) -> tuple[list[str], list[bool]]:

@@ -22,7 +22,6 @@ from civicpulse.services.photos import case_photo_ids, load_case_photo
 from civicpulse.services.public_views import catalogue_names
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.services.staff import login
-from civicpulse.services.urgency import mark_urgency
 from civicpulse.web.deps import ctx_of, limit_public
 from civicpulse.web.pages.common import (
     SESSION_COOKIE,
@@ -38,10 +37,6 @@ from civicpulse.web.pages.common import (
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
-#: marking urgency teaches the urgency model as well as changing the case, so it is its own
-#: use case rather than a case command
-URGENCY = "urgency"
-ACTIONS = (*COMMANDS, URGENCY)
 
 
 def _field(form: Any, name: str, limit: int = limits.REASON) -> str:
@@ -203,10 +198,6 @@ async def case_page(request: Request, case_id: int) -> Response:
 
 
 def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> None:
-    if action == URGENCY:
-        urgent = _field(form, "urgent", 5) == "yes"
-        mark_urgency(ctx, actor, case_id, urgent, _field(form, "reason"))
-        return
     raw_version = _field(form, "version", 12)
     into = _field(form, "into_case_id", 12)
     command = CaseCommand(
@@ -215,6 +206,7 @@ def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> No
         reason=_field(form, "reason"),
         department=_field(form, "department", limits.CODE),
         into_case_id=int(into) if into.isdigit() else None,
+        urgent=_field(form, "urgent", 5) == "yes",
     )
     perform(
         ctx, actor, case_id, [command],
@@ -230,7 +222,7 @@ async def case_action(request: Request, case_id: int, action: str) -> Response:
     actor = await _actor(request)
     if actor is None:
         return redirect(request, "/staff/login")
-    if action not in ACTIONS:
+    if action not in COMMANDS:
         return refused(request, ValidationFailed(f"unknown action {action!r}"), actor)
     try:
         await run_in_threadpool(_perform, ctx_of(request), actor, case_id, action, form)

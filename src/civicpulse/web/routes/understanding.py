@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicpulse.domain import limits
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
 from civicpulse.services import cases as case_actions
@@ -40,7 +41,7 @@ class UnderstandIn(BaseModel):
 class UrgencyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     urgent: bool
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=limits.REASON)
 
 
 @router.get("/topics", responses=refusals(429))
