@@ -213,7 +213,7 @@ def lookups(args: argparse.Namespace) -> None:
     import numpy as np
     from sqlalchemy import create_engine
 
-    from civicpulse.services.matching import find_candidates, score_candidates
+    from civicpulse.services.match_index import find_candidates, score_candidates
     from civicpulse.understanding.matching import (
         MatchParams,
         Probe,

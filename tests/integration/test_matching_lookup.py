@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from civicpulse.domain.roles import SYSTEM, Actor
-from civicpulse.services.matching import best_open_match, find_candidates, params_from
+from civicpulse.services.match_index import best_open_match, find_candidates, params_from
 from civicpulse.services.same_problem import rerun
 from civicpulse.services.staff import actor_for_token, login
 from civicpulse.services.text_reading import matching_keys as precompute

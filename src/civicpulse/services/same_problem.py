@@ -26,7 +26,7 @@ from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.case_rows import insight_row
 from civicpulse.services.cases import merge_within
-from civicpulse.services.matching import best_open_match, params_from, store_index
+from civicpulse.services.match_index import best_open_match, params_from, store_index
 from civicpulse.services.text_reading import TextReading, matching_keys
 from civicpulse.services.urgency import assess_text
 from civicpulse.storage.tables import Category, MatchKey, Voice, VoiceInsight

@@ -24,7 +24,7 @@ from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.geo import validate_point
 from civicpulse.domain.roles import Actor, require_staff
 from civicpulse.services.classification import Suggestion, suggest
-from civicpulse.services.matching import best_open_match, params_from
+from civicpulse.services.match_index import best_open_match, params_from
 from civicpulse.services.routing import current_table
 from civicpulse.services.urgency import assess_text
 from civicpulse.understanding.language import detect_language

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from civicpulse.services.matching import params_from
+from civicpulse.services.match_index import params_from
 from civicpulse.services.same_problem import rerun
 from civicpulse.storage.tables import Topic, Voice, VoiceInsight, VoiceTopic
 from civicpulse.understanding.matching import Probe, signature_from_bytes
