@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     public_rate_limit_per_minute: int = Field(
         60, ge=1, description="Requests per minute per client address on public endpoints."
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses (or CIDR ranges) of the reverse proxies in "
+        "front of the server, whose X-Forwarded-For and X-Forwarded-Proto are believed. "
+        "Empty (the default) believes nobody, so a caller cannot pick the address that "
+        "rate limits count; set it to your proxy's address, e.g. 127.0.0.1.",
+    )
     login_rate_limit_per_minute: int = Field(
         10, ge=1, description="Login attempts per minute per client address."
     )

@@ -31,7 +31,9 @@ def serve(
     """Serve the API (and run background jobs in-process unless disabled)."""
     import uvicorn
 
-    context(migrate=True).db.dispose()
+    ctx = context(migrate=True)
+    ctx.db.dispose()
+    trusted = ctx.settings.trusted_proxies.strip()
     uvicorn.run(
         "civicpulse.web.asgi:app_from_env",
         factory=True,
@@ -40,6 +42,10 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # uvicorn believes X-Forwarded-For from loopback by default; only a configured proxy
+        # may say who the client is
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
     )
 
 
