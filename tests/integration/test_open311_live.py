@@ -44,7 +44,9 @@ def test_georeport_client_reads_our_server(
 
         definition = client.get_service_definition("pothole")
         assert definition["service_code"] == "pothole"
-        attribute = definition["attributes"][0] if fmt == "json" else definition["attribute"]
+        attributes = definition["attributes"]
+        # xmltodict gives the one <attribute> inside <attributes> as a dict
+        attribute = attributes[0] if fmt == "json" else attributes["attribute"]
         assert attribute["code"] == "size" and attribute["datatype"] == "singlevaluelist"
 
         requests_ = client.get_service_requests(service_code="pothole", status="open")

@@ -28,26 +28,40 @@ def _when(text: str) -> datetime:
 
 class Endpoint:
     """Just enough of a GeoReport v2 server: requests.json filtered by requested_datetime and
-    cut at ``limit`` like a real one, and an optional updates feed."""
+    cut at ``limit`` like a real one (whatever page_size asks), and an optional updates
+    feed cut the same way; ``pages`` says whether it honours page/page_size."""
 
     def __init__(
-        self, records: list[dict[str, Any]], updates: list[dict[str, Any]] | None, limit: int = 1000
+        self,
+        records: list[dict[str, Any]],
+        updates: list[dict[str, Any]] | None,
+        limit: int = 1000,
+        pages: bool = False,
     ) -> None:
         self.records = sorted(records, key=lambda r: r["requested_datetime"])
         self.updates = updates
         self.limit = limit
+        self.pages = pages
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.sizes: list[int] = []
+
+    def _page(self, rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
+        if not self.pages:
+            return rows[: self.limit]
+        size = min(self.limit, int(params.get("page_size") or self.limit))
+        first = (int(params.get("page") or 1) - 1) * size
+        return rows[first : first + size]
 
     def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
         self.calls.append((path, params))
         start, end = _when(params["start_date"]), _when(params["end_date"])
         if path.endswith("/requests.json"):
             rows = [r for r in self.records if start <= _when(r["requested_datetime"]) <= end]
-            self.sizes.append(len(rows[: self.limit]))
-            return 200, rows[: self.limit]
+            self.sizes.append(len(self._page(rows, params)))
+            return 200, self._page(rows, params)
         if path.endswith("/servicerequestupdates.json") and self.updates is not None:
-            return 200, [u for u in self.updates if start <= _when(u["updated_datetime"]) <= end]
+            feed = [u for u in self.updates if start <= _when(u["updated_datetime"]) <= end]
+            return 200, self._page(feed, params)
         return 404, [{"code": 404, "description": "not here"}]
 
 

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from civicpulse.domain.roles import SYSTEM
-from civicpulse.services.staff import add_api_key
+from civicpulse.services.staff import add_api_key, add_user, list_api_keys
 from civicpulse.storage.tables import AuditEntry, Case, CaseEvent
-from tests.city import City
+from tests.city import PASSWORD, City
+from tests.live import cli_env, run_cli
 
 BASE = "/open311/v2"
 
@@ -64,7 +65,7 @@ def test_posted_updates_are_staff_actions(city: City, key: str) -> None:
         == 403
     )
     r = update(city, key, None, service_request_id=rid, status="IN_PROGRESS")
-    assert r.status_code == 403 and "staff login" in r.json()[0]["description"]
+    assert r.status_code == 403 and "not bound to a staff account" in r.json()[0]["description"]
     r = update(
         city, key, "parks1", service_request_id=rid, status="IN_PROGRESS", description="On our way"
     )
@@ -212,3 +213,76 @@ def test_updates_feed(city: City, key: str) -> None:
         f"{BASE}/servicerequestupdates.json", params={"start_date": "2027-01-01T00:00:00Z"}
     ).json()
     assert later == []
+
+
+def audit_actors(city: City, rid: str) -> list[tuple[str, str]]:
+    with city.ctx.db.reader() as s:
+        return [
+            (a.actor, a.action)
+            for a in s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.subject == f"case:{rid}")
+                .order_by(AuditEntry.seq)
+            )
+        ]
+
+
+def test_a_key_bound_to_an_account_updates_with_the_api_key_alone(
+    city: City, key: str, db_url: str, tmp_path: Any
+) -> None:
+    """FixMyStreet posts updates with its api_key only: a key made with ``--as USER`` acts
+    as that account (its role and department), and the timeline and audit name it."""
+    add_user(city.ctx, SYSTEM, "fms-roads", "officer", PASSWORD, "roads")
+    made = run_cli(
+        cli_env(db_url, tmp_path / "data"), "keys", "add", "fixmystreet", "--as", "fms-roads"
+    )
+    assert made.returncode == 0, made.stderr
+    bound = made.stdout.strip().splitlines()[-1]
+    assert [k.acts_as for k in list_api_keys(city.ctx) if k.name == "fixmystreet"] == [
+        "fms-roads"
+    ]
+    rid = new_request(city, key)
+    r = update(city, bound, None, service_request_id=rid, status="IN_PROGRESS",
+               description="Crew booked")
+    assert r.status_code == 200, r.text
+    assert case_state(city, rid)[0] == "in_progress"
+    assert audit_actors(city, rid)[-2:] == [
+        ("staff:fms-roads", "case.start"),
+        ("staff:fms-roads", "case.reply"),
+    ]
+    # the account's limits are the key's: a parks officer's key cannot touch a roads case
+    add_user(city.ctx, SYSTEM, "fms-parks", "officer", PASSWORD, "parks")
+    parks_key = add_api_key(city.ctx, SYSTEM, "fms-parks", acts_as="fms-parks")
+    r = update(city, parks_key, None, service_request_id=rid, status="FIXED", description="x")
+    assert r.status_code == 403 and "own department" in r.json()[0]["description"]
+    # and an unbound key still cannot change a case
+    r = update(city, key, None, service_request_id=rid, status="FIXED", description="x")
+    assert r.status_code == 403 and case_state(city, rid)[0] == "in_progress"
+    refused = run_cli(
+        cli_env(db_url, tmp_path / "data"), "keys", "add", "ghost", "--as", "nobody"
+    )
+    assert refused.returncode != 0 and "nobody" in refused.stderr
+
+
+def test_a_posted_update_is_one_transaction(
+    city: City, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IN_PROGRESS with a description is START then REPLY: when the reply fails, the start
+    must not stay behind."""
+    import civicpulse.services.case_change as case_change
+
+    rid = new_request(city, key)
+    before = case_state(city, rid)
+    real = case_change.tell_residents
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        if args[3] == "reply":
+            raise RuntimeError("the mail queue is down")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(case_change, "tell_residents", failing)
+    with pytest.raises(RuntimeError):
+        update(city, key, "roads1", service_request_id=rid, status="IN_PROGRESS",
+               description="Crew booked")
+    assert case_state(city, rid) == before
+    assert [a for _, a in audit_actors(city, rid)] == ["voice.submitted"]

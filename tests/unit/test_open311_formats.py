@@ -6,8 +6,20 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from civicpulse.open311.client import source_key, voice_from_remote, windows
-from civicpulse.open311.formats import render_error, render_list, render_object
+import httpx
+import pytest
+
+from civicpulse.channels.open311.client import (
+    REQUESTS,
+    PullOptions,
+    RemoteEndpoint,
+    RemoteError,
+    fetch_window,
+    source_key,
+    voice_from_remote,
+    windows,
+)
+from civicpulse.channels.open311.formats import render_error, render_list, render_object
 
 
 def test_xml_lists_objects_and_errors() -> None:
@@ -43,8 +55,10 @@ def test_xml_lists_objects_and_errors() -> None:
             },
         )
     )
-    assert [c.tag for c in definition] == ["service_code", "attribute", "attribute"]
-    assert definition.findtext("attribute/values/value/key") == "k"
+    # wrapped as in the specification's response; FixMyStreet finds no attributes otherwise
+    assert [c.tag for c in definition] == ["service_code", "attributes"]
+    assert [c.tag for c in definition.find("attributes") or []] == ["attribute", "attribute"]
+    assert definition.findtext("attributes/attribute/values/value/key") == "k"
     error = ET.fromstring(render_error("xml", 403, "invalid api_key"))
     assert error.tag == "errors" and error.findtext("error/code") == "403"
     assert json.loads(render_error("json", 404, "nope")) == [{"code": 404, "description": "nope"}]
@@ -95,25 +109,64 @@ def test_windows_never_exceed_ninety_days() -> None:
     assert list(windows(start, start)) == []
 
 
-class FakeEndpoint:
-    """Answers like a server that cuts every answer at three requests."""
+def endpoint(
+    times: list[datetime], cap: int, pages: bool, limit: int = 1000
+) -> tuple[RemoteEndpoint, list[dict[str, str]]]:
+    """A GeoReport v2 server over httpx's mock transport that answers at most ``cap``
+    requests per call, with or without honouring ``page``."""
+    calls: list[dict[str, str]] = []
 
-    def __init__(self, times: list[datetime]) -> None:
-        self.times = times
-        self.calls = 0
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = dict(request.url.params)
+        calls.append(params)
+        start = datetime.fromisoformat(params["start_date"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(params["end_date"].replace("Z", "+00:00"))
+        inside = [t for t in times if start <= t <= end]
+        size = min(cap, int(params["page_size"]))
+        first = (int(params["page"]) - 1) * size if pages else 0
+        body = [{"service_request_id": t.isoformat()} for t in inside[first : first + size]]
+        return httpx.Response(200, json=body)
 
-    def requests(self, start: datetime, end: datetime) -> list[dict[str, str]]:
-        self.calls += 1
-        inside = [t for t in self.times if start <= t <= end]
-        return [{"service_request_id": t.isoformat()} for t in inside[:3]]
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    return RemoteEndpoint(http, PullOptions(url="http://remote.test", limit=limit)), calls
+
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("pages", [True, False])
+def test_a_server_cap_below_the_asked_page_size_loses_nothing(pages: bool) -> None:
+    """150 requests, a server that answers 100 at most while 1,000 were asked for."""
+    times = [START + timedelta(hours=h, minutes=1) for h in range(150)]
+    remote, calls = endpoint(times, cap=100, pages=pages)
+    got = fetch_window(remote, REQUESTS, START, START + timedelta(days=10))
+    assert sorted(r["service_request_id"] for r in got) == sorted(t.isoformat() for t in times)
+    if pages:  # read page by page, never split
+        assert {c["start_date"] for c in calls} == {"2025-01-01T00:00:00Z"}
+        assert [c["page"] for c in calls] == ["1", "2"]
 
 
 def test_a_full_window_is_halved_until_nothing_is_cut() -> None:
-    from civicpulse.open311.client import fetch_window
-
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    times = [start + timedelta(days=d, hours=1) for d in range(10)]
-    remote = FakeEndpoint(times)
-    got = fetch_window(remote, start, start + timedelta(days=10), limit=3)  # type: ignore[arg-type]
+    times = [START + timedelta(days=d, hours=1) for d in range(10)]
+    remote, calls = endpoint(times, cap=3, pages=False)
+    got = fetch_window(remote, REQUESTS, START, START + timedelta(days=10))
     assert {r["service_request_id"] for r in got} == {t.isoformat() for t in times}
-    assert remote.calls > 1
+    assert len(calls) > 2
+
+
+def test_a_window_that_cannot_be_read_whole_is_refused() -> None:
+    at = START + timedelta(hours=5)
+    same_second = [at + timedelta(milliseconds=ms) for ms in (0, 300, 600)]
+    spread = [START + timedelta(days=3, hours=h) for h in range(3)]
+    remote, _ = endpoint([*same_second, *spread], cap=2, pages=False)
+    got = fetch_window(remote, REQUESTS, START + timedelta(days=2), START + timedelta(days=4))
+    assert len(got) == 3 and remote.cut_at == 2  # splitting showed it cuts answers at two
+    with pytest.raises(RemoteError, match="cannot page"):
+        fetch_window(remote, REQUESTS, START, START + timedelta(days=1))
+
+
+def test_a_lone_record_from_a_quiet_endpoint_is_taken_but_said() -> None:
+    remote, _ = endpoint([START + timedelta(hours=5)], cap=2, pages=False)
+    got = fetch_window(remote, REQUESTS, START, START + timedelta(days=1))
+    assert len(got) == 1 and remote.cut_at is None
+    assert remote.doubts and "cannot be checked" in remote.doubts[0]

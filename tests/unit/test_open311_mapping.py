@@ -7,9 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from civicpulse.domain.errors import ValidationFailed
-from civicpulse.domain.workflow import Action, CaseStatus
-from civicpulse.open311.mapping import (
+from civicpulse.channels.open311.mapping import (
     EXTENDED_STATUSES,
     attribute_params,
     attributes_of,
@@ -20,7 +18,9 @@ from civicpulse.open311.mapping import (
     plan_update,
     w3c,
 )
-from civicpulse.open311.views import date_window, paging, request_query
+from civicpulse.channels.open311.views import date_window, paging, request_query
+from civicpulse.domain.errors import ValidationFailed
+from civicpulse.domain.workflow import Action, CaseStatus
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -204,7 +204,23 @@ def test_default_window_page_and_query() -> None:
     for page, size in [("0", None), (None, "1001"), ("x", None), (None, "0")]:
         with pytest.raises(ValidationFailed):
             paging(page, size)
-    q = request_query({"service_request_id": "4, 7", "status": "closed"}, NOW, ZONE)
-    assert q.ids == [4, 7] and q.statuses == ["closed"]
+    q = request_query([("service_request_id", "4, 7"), ("status", "closed")], NOW, ZONE)
+    assert q.ids == [4, 7] and q.closed is None  # the ids override every other argument
     with pytest.raises(ValidationFailed, match="service_request_id"):
-        request_query({"service_request_id": "4;DROP"}, NOW, ZONE)
+        request_query([("service_request_id", "4;DROP")], NOW, ZONE)
+    q = request_query([("status", "closed")], NOW, ZONE)
+    assert q.ids is None and q.closed is True
+    assert request_query([("status", "open,closed")], NOW, ZONE).closed is None
+
+
+def test_service_request_id_overrides_a_bad_start_date() -> None:
+    q = request_query(
+        [("service_request_id", "4"), ("start_date", "yesterday"), ("page_size", "0")], NOW, ZONE
+    )
+    assert q.ids == [4]
+
+
+def test_repeated_service_codes_work_like_the_comma_list() -> None:
+    repeated = request_query([("service_code", "a"), ("service_code", "b")], NOW, ZONE)
+    commas = request_query([("service_code", "a,b")], NOW, ZONE)
+    assert repeated.service_codes == commas.service_codes == ("a", "b")

@@ -61,9 +61,17 @@ def users_list() -> None:
 
 @keys.command("add")
 @refusals_to_exit
-def keys_add(name: str) -> None:
+def keys_add(
+    name: str,
+    acts_as: str | None = typer.Option(
+        None,
+        "--as",
+        help="Staff account the key acts as when it changes cases (a partner's Open311 "
+        "updates); without it the key can read and submit only.",
+    ),
+) -> None:
     """Create an API key and print it once (only its hash is kept)."""
-    key = add_api_key(context(), CLI_ACTOR, name)
+    key = add_api_key(context(), CLI_ACTOR, name, acts_as=acts_as)
     typer.echo(key)
     typer.echo("store this key now: it cannot be shown again", err=True)
 
@@ -72,8 +80,9 @@ def keys_add(name: str) -> None:
 def keys_list() -> None:
     """List API keys (prefix only)."""
     for k in list_api_keys(context()):
-        state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
-        typer.echo(f"{k['id']}\t{k['name']}\t{k['prefix']}…\t{state}")
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+        acting = f"\tacts as {k.acts_as}" if k.acts_as else ""
+        typer.echo(f"{k.id}\t{k.name}\t{k.prefix}…\t{state}{acting}")
 
 
 @keys.command("revoke")

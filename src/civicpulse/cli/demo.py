@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 import typer
 
 from civicpulse.bootstrap import build_context
@@ -32,7 +35,7 @@ def demo(
     come from the real data in CIVICPULSE_SHARED_DATA_DIR when present, else from a small
     Chinese and English sample shipped with CivicPulse.
     """
-    settings = Settings()
+    settings = advertised(Settings(), host, port)
     if reset:
         typer.echo(f"deleted {reset_sqlite(settings)}")
     ctx = build_context(settings, migrate=True)
@@ -43,8 +46,27 @@ def demo(
         ctx.close()
     _print_report(report)
     if not no_serve:
-        typer.echo(f"serving on http://{host}:{port}  (Ctrl+C to stop)")
+        typer.echo(f"serving on {settings.public_base_url}  (Ctrl+C to stop)")
         server.serve(host=host, port=port, workers=1)
+
+
+def advertised(settings: Settings, host: str, port: int) -> Settings:
+    """Settings whose public URL is where this demo really serves, unless the operator set
+    CIVICPULSE_PUBLIC_BASE_URL (a proxy in front, say).
+
+    Links in mail and Open311 discovery are built from ``public_base_url``; its default
+    names port 8000, so a demo on another port advertised an address nobody answered. The
+    served app builds its own settings from the environment, so the URL is put there too.
+    """
+    if "public_base_url" in settings.model_fields_set:
+        return settings
+    if host in ("", "0.0.0.0", "::"):
+        name = socket.getfqdn()  # every interface: the machine's own name reaches one
+    else:
+        name = f"[{host}]" if ":" in host else host
+    url = f"http://{name}:{port}"
+    os.environ["CIVICPULSE_PUBLIC_BASE_URL"] = url
+    return settings.model_copy(update={"public_base_url": url})
 
 
 def _print_report(report: SeedReport) -> None:

@@ -1,7 +1,7 @@
 """open311 pull: bring another GeoReport v2 endpoint's requests (and updates) in.
 
 The command parses options and prints the report; what a remote request becomes, and why a
-rerun adds nothing twice, is in ``civicpulse.open311.client``.
+rerun adds nothing twice, is in ``civicpulse.channels.open311.client``.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from datetime import datetime, tzinfo
 
 import typer
 
+from civicpulse.channels.open311.mapping import parse_w3c
+from civicpulse.channels.open311.views import city_zone
 from civicpulse.cli.common import context, refusals_to_exit
 from civicpulse.domain.errors import ValidationFailed
-from civicpulse.open311.mapping import parse_w3c
-from civicpulse.open311.views import city_zone
 
 open311 = typer.Typer(help="Open311 GeoReport v2 endpoints of other systems.", no_args_is_help=True)
 
@@ -54,17 +54,20 @@ def pull_command(
         help="Staff account that writes the endpoint's updates on our timelines as internal "
         "notes; without it the updates feed is not read.",
     ),
-    limit: int = typer.Option(1000, help="Most requests the endpoint returns per call."),
+    limit: int = typer.Option(
+        1000, help="page_size asked for; a server that answers fewer is read page by page."
+    ),
     timeout: float = typer.Option(60.0, help="Seconds to wait for each HTTP answer."),
 ) -> None:
     """Pull service requests (and updates) from another GeoReport v2 endpoint.
 
     Incremental (the next run starts where this one stopped) and idempotent (a request or an
-    update already pulled is never added again)."""
+    update already pulled is never added again). Exits 1 when the endpoint could not give
+    every record; the next run then starts again before what was missed."""
     # imported here: the rest of the command line must start even where httpx is missing
     import httpx
 
-    from civicpulse.open311.client import PullOptions, pull
+    from civicpulse.channels.open311.client import PullOptions, pull
 
     ctx = context()
     try:
@@ -89,6 +92,8 @@ def pull_command(
     )
     for rid, why in report.refused[:50]:
         typer.echo(f"  refused {rid}: {why}")
+    if report.closed_here:
+        typer.echo(f"closed here as the endpoint closed them: {report.closed_here}")
     if report.updates_feed is None:
         typer.echo("updates: not read (give --updates-as to record them)")
     elif report.updates_feed is False:
@@ -98,6 +103,11 @@ def pull_command(
             f"updates: {report.updates_fetched} fetched, {report.updates_recorded} recorded, "
             f"{report.updates_skipped} skipped"
         )
+    for doubt in report.doubts[:20]:
+        typer.echo(f"warning: {doubt}", err=True)
+    if report.incomplete is not None:
+        typer.echo(f"incomplete: {report.incomplete}", err=True)
+        raise typer.Exit(1)
 
 
 def _when(text: str | None, name: str, zone: tzinfo) -> datetime | None:

@@ -9,14 +9,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from civicpulse.domain.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from civicpulse.domain.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from civicpulse.domain.roles import Actor, Role, require_administrator
 from civicpulse.infra.context import Context
 from civicpulse.storage.audit_log import append_audit
@@ -46,6 +51,19 @@ class UserInfo:
     role: str
     department: str | None
     active: bool
+
+
+@dataclass
+class ApiKeyInfo:
+    """An API key as listed: its prefix, never the key, which is shown once when made."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    #: the staff account the key acts as when it changes cases, if any
+    acts_as: str | None = None
 
 
 def add_user(
@@ -172,15 +190,32 @@ def staff_actor(user: StaffUser) -> Actor:
 # ---- API keys ------------------------------------------------------------------------------
 
 
-def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
-    """Create a key and return it; only its hash is kept, so this is the one time it is shown."""
+def add_api_key(ctx: Context, actor: Actor, name: str, acts_as: str | None = None) -> str:
+    """Create a key and return it; only its hash is kept, so this is the one time it is shown.
+
+    ``acts_as`` binds the key to a staff account: a partner's back office (FixMyStreet posts
+    Open311 updates with its api_key alone) then acts on cases with exactly that account's
+    role and departments, and the timeline and audit name the account. An administrator
+    makes a dedicated account for each partner, so its rights are chosen, not inherited."""
     require_administrator(actor)
     if not name.strip() or len(name) > 100:
         raise ValidationFailed("key name must be 1–100 characters")
     key = "cpk_" + secrets.token_urlsafe(32)
     now = ctx.now()
     with ctx.db.transaction() as s:
-        row = ApiKey(name=name, prefix=key[:10], key_hash=sha256(key), created_at=now)
+        user_id = None
+        if acts_as is not None:
+            user = s.scalars(select(StaffUser).where(StaffUser.username == acts_as)).first()
+            if user is None or not user.active:
+                raise NotFound(f"no active staff account {acts_as!r}")
+            user_id = user.id
+        row = ApiKey(
+            name=name,
+            prefix=key[:10],
+            key_hash=sha256(key),
+            created_at=now,
+            acts_as_user_id=user_id,
+        )
         s.add(row)
         s.flush()
         append_audit(
@@ -188,22 +223,24 @@ def add_api_key(ctx: Context, actor: Actor, name: str) -> str:
             actor=actor.label,
             action="api_key.added",
             subject=f"api_key:{row.id}",
-            data={"name": name, "prefix": row.prefix},
+            data={"name": name, "prefix": row.prefix, "acts_as": acts_as},
             at=now,
         )
     return key
 
 
-def list_api_keys(ctx: Context) -> list[dict[str, Any]]:
+def list_api_keys(ctx: Context) -> list[ApiKeyInfo]:
     with ctx.db.reader() as s:
+        users = dict(s.execute(select(StaffUser.id, StaffUser.username)).all())
         return [
-            {
-                "id": k.id,
-                "name": k.name,
-                "prefix": k.prefix,
-                "created_at": k.created_at,
-                "revoked_at": k.revoked_at,
-            }
+            ApiKeyInfo(
+                id=k.id,
+                name=k.name,
+                prefix=k.prefix,
+                created_at=k.created_at,
+                revoked_at=k.revoked_at,
+                acts_as=users.get(k.acts_as_user_id) if k.acts_as_user_id else None,
+            )
             for k in s.scalars(select(ApiKey).order_by(ApiKey.id))
         ]
 
@@ -242,3 +279,30 @@ def actor_for_api_key(ctx: Context, key: str) -> Actor:
         actor = Actor(kind="integration", name=row.name)
     ctx.api_keys.put(key_hash, actor)
     return actor
+
+
+def account_for_api_key(ctx: Context, key: str) -> Actor:
+    """The staff account a key acts as, checked afresh on every call (not cached): a case is
+    changed rarely, and a deactivated account or a revoked key must stop at once."""
+    with ctx.db.reader() as s:
+        row = s.scalars(select(ApiKey).where(ApiKey.key_hash == sha256(key))).first()
+        if row is None or row.revoked_at is not None:
+            raise NotAuthenticated("invalid or revoked API key")
+        if row.acts_as_user_id is None:
+            raise PermissionDenied(
+                "this api_key is not bound to a staff account, so it cannot change cases; "
+                "ask the city for a key made with `civicpulse keys add NAME --as USER`"
+            )
+        user = s.get(StaffUser, row.acts_as_user_id)
+        if user is None or not user.active:
+            raise PermissionDenied("the staff account this api_key acts as is deactivated")
+        return staff_actor(user)
+
+
+def active_staff(ctx: Context, username: str) -> Actor:
+    """A staff account by name, for work done in its name outside a login (a pull's notes)."""
+    with ctx.db.reader() as s:
+        user = s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
+        if user is None or not user.active:
+            raise NotFound(f"no active staff account {username!r}")
+        return staff_actor(user)

@@ -133,6 +133,11 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: the staff account a partner's key acts as when it changes cases (Open311 updates);
+    #: without one the key may read and submit, never act on a case
+    acts_as_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id"), nullable=True
+    )
 
 
 class Case(Base):

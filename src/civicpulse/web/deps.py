@@ -68,13 +68,20 @@ async def public_caller(request: Request) -> Actor | None:
     loop never waits on the database."""
     key = request.headers.get("x-api-key")
     if key is not None:
-        ctx = ctx_of(request)
-        cached = ctx.api_keys.get(sha256(key))
-        if cached is None:
-            cached = await run_in_threadpool(actor_for_api_key, ctx, key)
-        return cached
+        return await integration_for_key(request, key)
     limit_public(request)
     return None
+
+
+async def integration_for_key(request: Request, key: str) -> Actor:
+    """The integration behind an API key, wherever the key was sent (a header here, also
+    ``api_key`` in Open311): a known key costs no thread, a new one is looked up in the
+    thread pool so the event loop never waits on the database."""
+    ctx = ctx_of(request)
+    cached = ctx.api_keys.get(sha256(key))
+    if cached is None:
+        cached = await run_in_threadpool(actor_for_api_key, ctx, key)
+    return cached
 
 
 async def staff_or_integration(

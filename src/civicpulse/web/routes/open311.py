@@ -1,8 +1,9 @@
-"""Open311 GeoReport v2 at ``/open311/v2``: thin handlers over ``civicpulse.open311``.
+"""Open311 GeoReport v2 at ``/open311/v2``: thin handlers over ``civicpulse.channels.open311``.
 
 Every answer, errors included, is in the format the path asks for (``.xml`` or ``.json``),
-and every refusal is the specification's ``{code, description}`` with 400, 403 or 404, so
-an Open311 client never has to understand CivicPulse's own JSON errors.
+and every refusal is the specification's ``{code, description}`` list with 400, 403 or 404
+(405 for a wrong method), so an Open311 client never has to understand CivicPulse's own
+JSON errors; even a path nobody serves answers that way.
 """
 
 from __future__ import annotations
@@ -13,8 +14,35 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from civicpulse.channels.open311.formats import (
+    FORMATS,
+    MEDIA_TYPES,
+    render_error,
+    render_list,
+    render_object,
+)
+from civicpulse.channels.open311.intake import voice_from_request
+from civicpulse.channels.open311.mapping import attribute_params
+from civicpulse.channels.open311.updates import PostedUpdate, post_update
+from civicpulse.channels.open311.views import (
+    Params,
+    city_zone,
+    date_window,
+    find_requests,
+    known_service,
+    last,
+    list_services,
+    paging,
+    request_by_id,
+    request_for_token,
+    request_query,
+    service_definition,
+    service_notice,
+    updates_feed,
+)
 from civicpulse.domain.errors import (
     DomainError,
     NotAuthenticated,
@@ -24,33 +52,9 @@ from civicpulse.domain.errors import (
 )
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
-from civicpulse.open311.formats import (
-    FORMATS,
-    MEDIA_TYPES,
-    render_error,
-    render_list,
-    render_object,
-)
-from civicpulse.open311.intake import voice_from_request
-from civicpulse.open311.mapping import attribute_params
-from civicpulse.open311.updates import PostedUpdate, apply_update
-from civicpulse.open311.views import (
-    city_zone,
-    date_window,
-    find_requests,
-    list_services,
-    paging,
-    request_by_id,
-    request_for_token,
-    request_query,
-    service_definition,
-    service_info,
-    service_notice,
-    updates_feed,
-)
-from civicpulse.services.staff import actor_for_api_key, actor_for_token, sha256
+from civicpulse.services.staff import account_for_api_key, actor_for_token
 from civicpulse.services.voices import start_submission
-from civicpulse.web.deps import limit_public
+from civicpulse.web.deps import ctx_of, integration_for_key, limit_public
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], include_in_schema=False)
 
@@ -66,9 +70,15 @@ def _http_status(exc: DomainError) -> int:
         return 403
     if isinstance(exc, NotFound):
         return 404
-    if exc.status_code in (413, 429):
+    if exc.status_code in (405, 413, 429):
         return exc.status_code
     return 400
+
+
+def _error(fmt: str, status: int, description: str) -> Response:
+    return Response(
+        render_error(fmt, status, description), status_code=status, media_type=MEDIA_TYPES[fmt]
+    )
 
 
 def open311(handler: Handler) -> Handler:
@@ -78,27 +88,13 @@ def open311(handler: Handler) -> Handler:
     async def wrapper(*args: Any, **kwargs: Any) -> Response:
         fmt = kwargs.get("fmt", "json")
         if fmt not in FORMATS:
-            return Response(
-                render_error("json", 404, "use .xml or .json"),
-                status_code=404,
-                media_type=MEDIA_TYPES["json"],
-            )
+            return _error("json", 404, "use .xml or .json")
         try:
             return await handler(*args, **kwargs)
         except DomainError as exc:
-            status = _http_status(exc)
-            return Response(
-                render_error(fmt, status, exc.message),
-                status_code=status,
-                media_type=MEDIA_TYPES[fmt],
-            )
+            return _error(fmt, _http_status(exc), exc.message)
 
     return wrapper
-
-
-def _ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
 
 
 async def _params(request: Request) -> list[tuple[str, str]]:
@@ -112,38 +108,38 @@ async def _params(request: Request) -> list[tuple[str, str]]:
     return items
 
 
-def _check_jurisdiction(ctx: Context, params: dict[str, str]) -> None:
+def _check_jurisdiction(ctx: Context, params: Params) -> None:
     served = ctx.settings.open311_jurisdiction_id
     if not served:
         return
-    given = params.get("jurisdiction_id", "").strip()
+    given = (last(params, "jurisdiction_id") or "").strip()
     if not given:
         raise ValidationFailed("jurisdiction_id is required")
     if given != served:
         raise NotFound(f"jurisdiction_id {given[:60]!r} is not served here")
 
 
-async def _integration(request: Request, params: dict[str, str], required: bool) -> Actor | None:
+def _api_key(request: Request, params: Params) -> str | None:
+    return last(params, "api_key") or request.headers.get("x-api-key")
+
+
+async def _integration(request: Request, params: Params, required: bool) -> Actor | None:
     """The integration behind ``api_key`` (or ``X-API-Key``); anonymous reads are rate-limited."""
-    key = params.get("api_key") or request.headers.get("x-api-key")
+    key = _api_key(request, params)
     if not key:
         if required:
             raise PermissionDenied("api_key is required")
         limit_public(request)
         return None
-    ctx = _ctx(request)
-    cached = ctx.api_keys.get(sha256(key))
-    if cached is not None:
-        return cached
     try:
-        return await run_in_threadpool(actor_for_api_key, ctx, key)
+        return await integration_for_key(request, key)
     except NotAuthenticated as exc:
         raise PermissionDenied("invalid api_key") from exc
 
 
-async def _read_call(request: Request) -> dict[str, str]:
-    params = dict(await _params(request))
-    _check_jurisdiction(_ctx(request), params)
+async def _read_call(request: Request) -> list[tuple[str, str]]:
+    params = await _params(request)
+    _check_jurisdiction(ctx_of(request), params)
     await _integration(request, params, required=False)
     return params
 
@@ -163,7 +159,7 @@ def _object(fmt: str, root: str, obj: dict[str, Any]) -> Response:
 @router.get("/discovery.{fmt}")
 @open311
 async def discovery(request: Request, fmt: str) -> Response:
-    s = _ctx(request).settings
+    s = ctx_of(request).settings
     base = s.public_base_url.rstrip("/") + "/open311/v2"
     return _object(
         fmt,
@@ -189,7 +185,7 @@ async def discovery(request: Request, fmt: str) -> Response:
 @open311
 async def services(request: Request, fmt: str) -> Response:
     await _read_call(request)
-    items = await run_in_threadpool(list_services, _ctx(request))
+    items = await run_in_threadpool(list_services, ctx_of(request))
     return _list(fmt, "services", "service", items)
 
 
@@ -197,32 +193,34 @@ async def services(request: Request, fmt: str) -> Response:
 @open311
 async def service(request: Request, service_code: str, fmt: str) -> Response:
     await _read_call(request)
-    definition = await run_in_threadpool(service_definition, _ctx(request), service_code)
+    definition = await run_in_threadpool(service_definition, ctx_of(request), service_code)
     return _object(fmt, "service_definition", definition)
 
 
 @router.post("/requests.{fmt}")
 @open311
 async def post_request(request: Request, fmt: str) -> Response:
-    """Create a service request: a voice on the ``open311`` channel, answered after commit."""
-    ctx = _ctx(request)
+    """Create a service request: a voice on the ``open311`` channel, answered after commit.
+
+    The answer carries ``service_request_id`` and no ``token``: the specification's token is
+    for a request not yet known when the answer is sent, and every request here is a case
+    by then. (A resident's tracking code still works at ``tokens/{code}``.)"""
+    ctx = ctx_of(request)
     items = await _params(request)
-    params = dict(items)
-    _check_jurisdiction(ctx, params)
-    actor = await _integration(request, params, required=True)
+    _check_jurisdiction(ctx, items)
+    actor = await _integration(request, items, required=True)
     assert actor is not None
-    code = params.get("service_code", "").strip()
+    code = (last(items, "service_code") or "").strip()
     if not code:
         raise ValidationFailed("service_code is required")
-    info = await run_in_threadpool(service_info, ctx, code)
-    if info is None:
-        raise ValidationFailed(f"service_code {code[:60]!r} not found")
-    voice = voice_from_request(info, params, attribute_params(items), city_zone(ctx), actor.label)
+    info = await run_in_threadpool(known_service, ctx, code)
+    voice = voice_from_request(
+        info, dict(items), attribute_params(items), city_zone(ctx), actor.label
+    )
     idempotency_key = request.headers.get("idempotency-key")
     result = await asyncio.wrap_future(start_submission(ctx, actor, voice, idempotency_key))
     answer = {
         "service_request_id": str(result.case_id),
-        "token": result.tracking_code,
         "service_notice": service_notice(info.resolution_hours),
         "account_id": None,
     }
@@ -232,7 +230,7 @@ async def post_request(request: Request, fmt: str) -> Response:
 @router.get("/requests.{fmt}")
 @open311
 async def get_requests(request: Request, fmt: str) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     params = await _read_call(request)
     query = request_query(params, ctx.now(), city_zone(ctx))
     items = await run_in_threadpool(find_requests, ctx, query)
@@ -243,7 +241,7 @@ async def get_requests(request: Request, fmt: str) -> Response:
 @open311
 async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     await _read_call(request)
-    item = await run_in_threadpool(request_by_id, _ctx(request), service_request_id)
+    item = await run_in_threadpool(request_by_id, ctx_of(request), service_request_id)
     return _list(fmt, "service_requests", "request", [item])
 
 
@@ -251,7 +249,7 @@ async def get_request(request: Request, service_request_id: str, fmt: str) -> Re
 @open311
 async def get_token(request: Request, token: str, fmt: str) -> Response:
     await _read_call(request)
-    item = await run_in_threadpool(request_for_token, _ctx(request), token)
+    item = await run_in_threadpool(request_for_token, ctx_of(request), token)
     return _list(fmt, "service_requests", "request", [item])
 
 
@@ -259,40 +257,74 @@ async def get_token(request: Request, token: str, fmt: str) -> Response:
 @open311
 async def get_updates(request: Request, fmt: str) -> Response:
     """The updates feed (FixMyStreet's extension), oldest first, ``page``/``page_size``."""
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     params = await _read_call(request)
     zone = city_zone(ctx)
-    window = date_window(params.get("start_date"), params.get("end_date"), ctx.now(), zone)
-    page = paging(params.get("page"), params.get("page_size"))
+    window = date_window(last(params, "start_date"), last(params, "end_date"), ctx.now(), zone)
+    page = paging(last(params, "page"), last(params, "page_size"))
     items = await run_in_threadpool(updates_feed, ctx, window, page)
     return _list(fmt, "service_request_updates", "request_update", items)
 
 
 @router.post("/servicerequestupdates.{fmt}")
 @open311
-async def post_update(request: Request, fmt: str) -> Response:
-    """A back office's update: needs the integration's api_key *and* a staff member's bearer
-    token, whose role and departments decide what the update may do."""
-    ctx = _ctx(request)
-    params = dict(await _params(request))
+async def post_update_route(request: Request, fmt: str) -> Response:
+    """A back office's update. With a staff member's bearer token it acts as that member;
+    otherwise (FixMyStreet sends its api_key alone) as the staff account the api_key was
+    bound to by ``civicpulse keys add NAME --as USER``. A key bound to no account cannot
+    change cases. Either way that account's role and departments decide what it may do."""
+    ctx = ctx_of(request)
+    params = await _params(request)
     _check_jurisdiction(ctx, params)
     await _integration(request, params, required=True)
+    staff = await _acting_staff(request, ctx, params)
+    update = PostedUpdate(
+        service_request_id=last(params, "service_request_id") or "",
+        status=last(params, "status") or "",
+        description=last(params, "description") or None,
+        department=last(params, "department") or None,
+        duplicate_of=last(params, "duplicate_of") or None,
+    )
+    update_id = await run_in_threadpool(post_update, ctx, staff, update)
+    return _list(fmt, "service_request_updates", "request_update", [{"update_id": str(update_id)}])
+
+
+async def _acting_staff(request: Request, ctx: Context, params: Params) -> Actor:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise PermissionDenied(
-            "an update needs a staff login: send Authorization: Bearer <staff token>"
-        )
+    if auth:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise PermissionDenied("send a staff login as Authorization: Bearer <staff token>")
+        try:
+            return await run_in_threadpool(actor_for_token, ctx, token.strip())
+        except NotAuthenticated as exc:
+            raise PermissionDenied("invalid or expired staff token") from exc
+    key = _api_key(request, params)
+    assert key is not None  # _integration refused a call without one
     try:
-        staff = await run_in_threadpool(actor_for_token, ctx, token.strip())
+        return await run_in_threadpool(account_for_api_key, ctx, key)
     except NotAuthenticated as exc:
-        raise PermissionDenied("invalid or expired staff token") from exc
-    update = PostedUpdate(
-        service_request_id=params.get("service_request_id", ""),
-        status=params.get("status", ""),
-        description=params.get("description") or None,
-        department=params.get("department") or None,
-        duplicate_of=params.get("duplicate_of") or None,
+        raise PermissionDenied("invalid api_key") from exc
+
+
+# ---- anything else under /open311/v2 -------------------------------------------------------
+
+
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@router.api_route("", methods=_ANY_METHOD)
+@router.api_route("/{rest:path}", methods=_ANY_METHOD)
+async def elsewhere(request: Request, rest: str = "") -> Response:
+    """Registered last, so it only sees what no route above serves: a wrong method on a
+    served path (405) or a path nobody serves (404), in the format its extension names."""
+    fmt = "xml" if rest.endswith(".xml") else "json"
+    path = f"{router.prefix}/{rest}"
+    served = any(
+        isinstance(route, APIRoute) and route.endpoint is not elsewhere
+        and route.path_regex.match(path)
+        for route in router.routes
     )
-    update_id = await run_in_threadpool(apply_update, ctx, staff, update)
-    return _list(fmt, "service_request_updates", "request_update", [{"update_id": str(update_id)}])
+    if served:
+        return _error(fmt, 405, f"{request.method} is not allowed here")
+    return _error(fmt, 404, f"/open311/v2/{rest[:80]} is not an Open311 resource")

@@ -18,7 +18,9 @@ MEDIA_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; char
 #: list-valued fields: the element that wraps the list (None: items repeat in place) and
 #: the element of each item
 _LIST_TAGS: dict[str, tuple[str | None, str]] = {
-    "attributes": (None, "attribute"),  # as in the specification's service definition sample
+    # the specification's response wraps them; FixMyStreet's reader (XML::Simple with
+    # GroupTags attributes => attribute) finds none without the wrapper
+    "attributes": ("attributes", "attribute"),
     "values": ("values", "value"),
     "endpoints": ("endpoints", "endpoint"),
     "formats": ("formats", "format"),

@@ -13,12 +13,11 @@ from datetime import tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
+from civicpulse.channels.open311.mapping import MAX_DESCRIPTION, check_attributes
+from civicpulse.domain import limits
 from civicpulse.domain.errors import ValidationFailed
-from civicpulse.open311.mapping import MAX_DESCRIPTION, check_attributes
-from civicpulse.open311.views import ServiceInfo
+from civicpulse.services.open311_requests import ServiceRow
 from civicpulse.services.voices import Contact, VoiceInput
-
-MAX_MEDIA_URL = 2000
 
 
 def _number(params: Mapping[str, str], name: str) -> float | None:
@@ -51,7 +50,7 @@ def media_url(value: str | None) -> str | None:
 
 
 def voice_from_request(
-    service: ServiceInfo,
+    service: ServiceRow,
     params: Mapping[str, str],
     attributes: Mapping[str, list[str]],
     zone: tzinfo,
@@ -65,29 +64,30 @@ def voice_from_request(
     lat, lon = _number(params, "lat"), _number(params, "long")
     if (lat is None) != (lon is None):
         raise ValidationFailed("a location by coordinates needs both lat and long")
-    address = _optional(params, "address_string", 500)
-    address_id = _optional(params, "address_id", 200)
+    address = _optional(params, "address_string", limits.ADDRESS)
+    address_id = _optional(params, "address_id", limits.EXTERNAL_ID)
     if lat is None and address is None and address_id is None:
         raise ValidationFailed("a location is required: lat and long, address_string or address_id")
     description = (params.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise ValidationFailed(f"description must be at most {MAX_DESCRIPTION} characters")
     values = check_attributes(service.extra_fields, attributes, zone)
-    first = _optional(params, "first_name", 100)
-    last = _optional(params, "last_name", 100)
+    first = _optional(params, "first_name", limits.NAME)
+    last = _optional(params, "last_name", limits.NAME)
     name = " ".join(p for p in (first, last) if p) or None
+    limits.check_length("first_name and last_name together", name, limits.NAME)
     contact = Contact(
         name=name,
-        email=_optional(params, "email", 320),
-        phone=_optional(params, "phone", 64),
+        email=_optional(params, "email", limits.EMAIL),
+        phone=_optional(params, "phone", limits.PHONE),
     )
     protocol: dict[str, Any] = {
         "service_code": service.code,
         "caller": caller,
         "address_id": address_id,
-        "device_id": _optional(params, "device_id", 200),
-        "account_id": _optional(params, "account_id", 200),
-        "media_url": media_url(_optional(params, "media_url", MAX_MEDIA_URL)),
+        "device_id": _optional(params, "device_id", limits.EXTERNAL_ID),
+        "account_id": _optional(params, "account_id", limits.EXTERNAL_ID),
+        "media_url": media_url(_optional(params, "media_url", limits.MEDIA_URL)),
     }
     text = description or _summary(service.code, values)
     return VoiceInput(

@@ -16,8 +16,13 @@ from typing import Any
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.workflow import CLOSED_STATES, Action, CaseStatus
 
-#: the longest description the GeoReport v2 specification allows
+#: The GeoReport v2 specification limits a request's description to 4,000 characters ("free
+#: form text limited to 4,000 characters", and ``maxLength`` in its JSON schema), below
+#: ``limits.TEXT``; Open311 clients are built to that number, so the channel keeps it (and
+#: so does a ``text`` attribute), while intake still applies ``limits.TEXT`` to every voice.
 MAX_DESCRIPTION = 4000
+#: a ``string`` attribute is one line of a form: a code, a plate number, a short answer. No
+#: domain limit covers attribute values, so this channel's own bound stays here
 MAX_STRING_ATTRIBUTE = 1000
 
 # ---- statuses ------------------------------------------------------------------------------
