@@ -18,10 +18,10 @@ LIMIT = 3
 
 
 def _answers(base: str, n: int) -> list[int]:
+    url = "/api/v1/departments/scorecard"
     with httpx.Client(base_url=base, timeout=10) as http:
         return [
-            http.get("/api/v1/departments/scorecard", headers={"X-Forwarded-For": f"198.51.100.{i}"})
-            .status_code
+            http.get(url, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
             for i in range(n)
         ]
 
