@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from civicpulse.domain import limits
+
 #: the largest id a database integer holds; larger ones are refused, not sent to the database
 MAX_ID = 2**63 - 1
 
@@ -30,34 +32,34 @@ class LocationIn(Strict):
 
 
 class ContactIn(Strict):
-    name: str | None = Field(None, max_length=200)
-    email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    phone: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, max_length=limits.NAME)
+    email: str | None = Field(None, max_length=limits.EMAIL, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(None, max_length=limits.PHONE)
 
 
 class VoiceIn(Strict):
-    text: str = Field(min_length=1, max_length=8000)
-    title: str | None = Field(None, max_length=300)
-    category: str | None = Field(None, max_length=64)
-    language: str | None = Field(None, max_length=16)
+    text: str = Field(min_length=1, max_length=limits.TEXT)
+    title: str | None = Field(None, max_length=limits.TITLE)
+    category: str | None = Field(None, max_length=limits.CODE)
+    language: str | None = Field(None, max_length=limits.LANGUAGE)
     channel: Literal["web", "api", "hotline", "email", "open311", "import"] | None = None
     location: LocationIn | None = None
-    address: str | None = Field(None, max_length=500)
+    address: str | None = Field(None, max_length=limits.ADDRESS)
     contact: ContactIn | None = None
-    external_id: str | None = Field(None, min_length=1, max_length=200)
+    external_id: str | None = Field(None, min_length=1, max_length=limits.EXTERNAL_ID)
     # JSON has no datetime type: accept ISO 8601 text here despite the strict model
     occurred_at: datetime | None = Field(None, strict=False)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class AssignIn(Strict):
-    department: str = Field(min_length=1, max_length=64)
+    department: str = Field(min_length=1, max_length=limits.CODE)
     version: int | None = None
 
 
 class TransferIn(Strict):
-    department: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=4000)
+    department: str = Field(min_length=1, max_length=limits.CODE)
+    reason: str = Field(min_length=1, max_length=limits.REASON)
     version: int | None = None
 
 
@@ -66,18 +68,18 @@ class VersionIn(Strict):
 
 
 class ReplyIn(Strict):
-    message: str = Field(min_length=1, max_length=8000)
+    message: str = Field(min_length=1, max_length=limits.TEXT)
     public: bool = True
     version: int | None = None
 
 
 class ResolveIn(Strict):
-    message: str = Field(min_length=1, max_length=8000)
+    message: str = Field(min_length=1, max_length=limits.TEXT)
     version: int | None = None
 
 
 class RejectIn(Strict):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: str = Field(min_length=1, max_length=limits.REASON)
     version: int | None = None
 
 
@@ -89,8 +91,8 @@ class MergeIn(Strict):
 class VerificationIn(Strict):
     fixed: bool
     satisfaction: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=4000)
+    comment: str | None = Field(None, max_length=limits.COMMENT)
 
 
 class ContestIn(Strict):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: str = Field(min_length=1, max_length=limits.REASON)
