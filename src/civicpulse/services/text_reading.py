@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from civicpulse.domain import limits
 from civicpulse.domain.errors import ValidationFailed
@@ -25,6 +25,13 @@ from civicpulse.domain.geo import validate_point
 from civicpulse.domain.roles import Actor, require_staff
 from civicpulse.services.classification import Suggestion, suggest
 from civicpulse.services.match_index import best_open_match, params_from
+from civicpulse.services.read_models import (
+    CategoryGuess,
+    Redaction,
+    SameProblem,
+    TextUnderstanding,
+    UrgencyView,
+)
 from civicpulse.services.routing import current_table
 from civicpulse.services.urgency import assess_text
 from civicpulse.understanding.language import detect_language
@@ -123,7 +130,7 @@ def preview_reading(
     lat: float | None = None,
     lon: float | None = None,
     at: datetime | None = None,
-) -> dict[str, Any]:
+) -> TextUnderstanding:
     """What intake would find in ``text``; for staff and integrations (it names open cases)."""
     if actor.kind != "integration":
         require_staff(actor)
@@ -141,32 +148,34 @@ def preview_reading(
         if hint is not None:
             table = current_table(ctx.routes, s, hint.category)
             route = table.route(hint.category, lat, lon) if table.knows(hint.category) else None
-            category = {
-                "code": hint.category,
-                "confidence": round(hint.confidence, 4),
-                "model_version": hint.model_version,
-                "department": route.department_code if route else None,
-                "would_apply": hint.confidence >= ctx.settings.classifier_min_confidence,
-            }
+            category = CategoryGuess(
+                code=hint.category,
+                confidence=round(hint.confidence, 4),
+                model_version=hint.model_version,
+                department=route.department_code if route else None,
+                would_apply=hint.confidence >= ctx.settings.classifier_min_confidence,
+            )
         keys = reading.matching
         match = best_open_match(s, keys.probe, params_from(ctx.settings), keys.query_keys)
-    return {
-        "language": reading.language,
-        "category": category,
-        "urgency": {
-            "level": reading.urgency.level,
-            "score": round(reading.urgency.score, 4),
-            "reasons": reading.urgency.reasons,
-        },
-        "redacted_text": hidden.text,
-        "redactions": [{"kind": sp.kind, "start": sp.start, "end": sp.end} for sp in hidden.spans],
-        "same_problem": (
+    return TextUnderstanding(
+        language=reading.language,
+        category=category,
+        urgency=UrgencyView.model_validate(
             {
-                "case_id": match.case_id,
-                "score": round(match.judgement.score, 4),
-                "reasons": match.judgement.reasons,
+                "level": reading.urgency.level,
+                "score": round(reading.urgency.score, 4),
+                "reasons": reading.urgency.reasons,
             }
+        ),
+        redacted_text=hidden.text,
+        redactions=[Redaction(kind=sp.kind, start=sp.start, end=sp.end) for sp in hidden.spans],
+        same_problem=(
+            SameProblem(
+                case_id=match.case_id,
+                score=round(match.judgement.score, 4),
+                reasons=match.judgement.reasons,
+            )
             if match is not None
             else None
         ),
-    }
+    )

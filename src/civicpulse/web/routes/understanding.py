@@ -66,8 +66,7 @@ def understand(
     """What intake would make of a text, nothing stored: language, the model's category and
     department, urgency with reasons, the redacted text and the open case it would join.
     For staff and integrations (by API key), since it can name open cases."""
-    reading = understand_text(ctx, actor, body.text, body.title, body.lat, body.lon)
-    return TextUnderstanding.model_validate(reading)
+    return understand_text(ctx, actor, body.text, body.title, body.lat, body.lon)
 
 
 # exclude_unset: a voice never assessed has no urgency and match keys at all, not nulls
