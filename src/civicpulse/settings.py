@@ -8,6 +8,7 @@ production (PostgreSQL, several processes) without edits.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,35 @@ class Settings(BaseSettings):
     )
     login_rate_limit_per_minute: int = Field(
         10, ge=1, description="Login attempts per minute per client address."
+    )
+    rate_limit_backend: Literal["auto", "memory", "database", "redis"] = Field(
+        "auto",
+        description="Where rate-limit counters live. `memory` counts in each server process "
+        "(cheapest, right for one process); `database` counts in the database, shared by "
+        "every process; `redis` counts in Redis (needs redis_url). `auto` picks redis when "
+        "redis_url is set, else database on PostgreSQL (several processes) and memory on the "
+        "embedded SQLite default (one process, where a disk write per request would cost "
+        "more than it protects).",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis://host:6379/0) for shared rate-limit counters; empty "
+        "uses the database or memory, see rate_limit_backend.",
+    )
+    login_lockout_attempts: int = Field(
+        5,
+        ge=1,
+        description="Failed logins to one account name within login_lockout_window_minutes "
+        "that lock it; counted in the database, so every server process sees them.",
+    )
+    login_lockout_window_minutes: float = Field(
+        15, gt=0, description="The window in which failed logins to one account are counted."
+    )
+    login_lockout_minutes: float = Field(
+        15,
+        gt=0,
+        description="How long a locked account refuses every login, the right password "
+        "included, before it may try again; an administrator's password reset unlocks it.",
     )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Larger request bodies are refused with 413."

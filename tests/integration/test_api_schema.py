@@ -10,6 +10,7 @@ same way.
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,8 @@ def test_every_operation_documents_its_answer_and_refusals(app: FastAPI) -> None
     operations = [(m, p, op) for p, ops in document["paths"].items() for m, op in ops.items()]
     assert len(operations) >= 20
     for method, path, op in operations:
+        if path.startswith("/open311/"):
+            continue  # the specification's own answers, checked below
         where = f"{method.upper()} {path}"
         success = {code: r for code, r in op["responses"].items() if code.startswith("2")}
         assert len(success) == 1, where
@@ -92,6 +95,43 @@ def test_every_operation_documents_its_answer_and_refusals(app: FastAPI) -> None
             assert ref == f"#/components/schemas/{expected}", (where, code)
         if path.startswith("/api/v1/cases"):
             assert "401" in refusals, f"{where}: staff routes refuse callers without a login"
+
+
+def test_open311_operations_document_both_formats_and_the_specifications_errors(
+    app: FastAPI,
+) -> None:
+    """Open311 is in the document too (the fuzz covers it): every route the channel serves,
+    its answer and its refusals each in JSON and XML, the refusals as the specification's
+    ``[{code, description}]`` list and never the app's own 422."""
+    document = app.openapi()
+    served = {
+        (method.lower(), found.path)
+        for found in iter_route_contexts(app.routes)
+        if isinstance(found.original_route, APIRoute) and found.path.startswith("/open311/")
+        and found.original_route.include_in_schema
+        for method in found.methods
+    }
+    documented = {
+        (method, path) for path, ops in document["paths"].items()
+        if path.startswith("/open311/") for method in ops
+    }
+    assert served == documented and len(served) == 9
+    for method, path in documented:
+        op = document["paths"][path][method]
+        where = f"{method.upper()} {path}"
+        assert {"200", "400", "404"} <= set(op["responses"]) and "422" not in op["responses"]
+        assert {p["name"] for p in op["parameters"] if p["in"] == "path"} == set(
+            re.findall(r"\{(\w+)\}", path)), where
+        for code, answer in op["responses"].items():
+            content = answer["content"]
+            if code == "413":
+                assert set(content) == {"application/json"}, where
+                continue
+            assert set(content) == {"application/json", "text/xml"}, (where, code)
+            if code != "200":
+                assert content["text/xml"]["schema"]["xml"]["name"] == "errors", where
+                items = content["application/json"]["schema"]["items"]
+                assert items["$ref"].endswith("/Open311Error"), where
 
 
 def _contract(city: City) -> OpenAPIContract:
@@ -119,7 +159,7 @@ def test_real_answers_match_the_document(city: City) -> None:
     admin, disp, parks, audit = (city.token(u) for u in ("admin", "dispatch", "parks1", "audit"))
     pothole = post("/api/v1/voices", json={
         "text": "Deep pothole outside the school gate, a danger to children",
-        "category": "pothole", "title": "Pothole", "external_id": "ext-1",
+        "category": "pothole", "title": "Pothole",
         "location": {"lat": 30.05, "lon": 120.05}, "attributes": {"size": "large"},
         "contact": {"name": "Li Lei", "email": "li@example.org"},
     }).json()

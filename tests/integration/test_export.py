@@ -7,8 +7,10 @@ import io
 import json
 from pathlib import Path
 
+from civicpulse.domain.roles import SYSTEM
 from civicpulse.infra.context import Context
 from civicpulse.services.export import FIELDS, export_cases, public_case_rows
+from civicpulse.services.staff import add_api_key
 from tests.city import City
 from tests.live import cli_env, run_cli
 
@@ -22,7 +24,11 @@ PRIVATE = {
 
 
 def _submit(city: City, **body: object) -> dict:
-    r = city.client.post("/api/v1/voices", json=body)
+    # only an integration may name a channel other than web or set an external id
+    headers = {}
+    if body.get("external_id") or body.get("channel") not in (None, "web", "api"):
+        headers["X-API-Key"] = add_api_key(city.ctx, SYSTEM, "desk")
+    r = city.client.post("/api/v1/voices", json=body, headers=headers)
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -37,7 +43,7 @@ def _seed(city: City) -> list[dict]:
     )
     duplicate = _submit(city, text=f"Same pothole again {MARKER}", category="pothole",
                         channel="hotline", contact={"phone": PRIVATE["phone"]})
-    waiting = _submit(city, text=f"路灯坏了 {MARKER}", channel="open311")
+    waiting = _submit(city, text=f"路灯坏了 {MARKER}", channel="email")
     officer, dispatcher = city.token("admin"), city.token("dispatch")
     cid = first["case_id"]
     r = city.client.post(f"/api/v1/cases/{duplicate['case_id']}/merge",

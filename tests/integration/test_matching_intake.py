@@ -34,9 +34,10 @@ def test_a_second_report_of_the_same_spot_joins_the_open_case(city: City) -> Non
                      contact={"email": "res@example.test"})
     assert second["case_id"] != first["case_id"]
     assert second["case_status"] == "merged"
-    # the resident's own code leads to the shared case
+    # the resident's own code shows the shared case, never the other resident's code
     track = city.client.get(f"/api/v1/track/{second['tracking_code']}").json()
-    assert track["merged_into_tracking_code"] == first["tracking_code"]
+    assert track["joined"]["case_id"] == first["case_id"]
+    assert first["tracking_code"] not in str(track)
     admin = city.token("admin")
     detail = city.client.get(f"/api/v1/cases/{second['case_id']}", headers=admin).json()
     merge = [e for e in detail["timeline"] if e["kind"] == "merge"][-1]
@@ -96,7 +97,7 @@ def test_staff_undo_an_automatic_merge_and_it_is_audited(city: City) -> None:
                              json={"reason": "twice"}, headers=disp)
     assert again.status_code == 409
     track = city.client.get(f"/api/v1/track/{second['tracking_code']}").json()
-    assert track["merged_into_tracking_code"] is None
+    assert track["joined"] is None
     kinds = [e["kind"] for e in track["timeline"]]
     assert kinds[-1] == "unmerged"
     target = city.client.get(f"/api/v1/cases/{first['case_id']}", headers=disp).json()

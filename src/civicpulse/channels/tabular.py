@@ -158,9 +158,16 @@ class CsvTable:
             self.encoding = normalise_encoding(encoding) if encoding else detect_encoding(sample)
             first_line = sample.split(b"\n", 1)[0].decode(self.encoding, errors="replace")
             self._text = io.TextIOWrapper(self._binary(), encoding=self.encoding, newline="")
-            self._reader = csv.reader(self._text, delimiter=guess_delimiter(first_line))
+            # strict: a quote that is never closed, or closed in the middle of a cell, is an
+            # error rather than a cell that silently swallows the rows after it
+            self._reader = csv.reader(
+                self._text, delimiter=guess_delimiter(first_line), strict=True
+            )
             _allow_long_fields()
-            header = self._next_record()
+            try:
+                header = self._next_record()
+            except csv.Error as exc:
+                raise ValidationFailed(f"{self.name}: the header row is unreadable: {exc}") from exc
         except BaseException:
             self._raw.close()
             raise
@@ -191,15 +198,24 @@ class CsvTable:
             raise ValidationFailed(f"{self.name} is a damaged gzip file: {exc}") from exc
 
     def rows(self) -> Iterator[Row]:
+        """Each record as a row, numbered as a spreadsheet numbers them.
+
+        A record the strict reader cannot end (a quoted cell whose closing quote is missing
+        or not followed by a separator) is one rejected row that names the lines it ran
+        over: the lines after an unbalanced quote were read into it, so they are reported
+        with it, never dropped in silence. Each of those lines counts as a row, so the rows
+        after it keep the numbers they have once the quote is fixed."""
         width = len(self.columns)
         columns = self.columns
         number = 1
         while True:
+            first_line = self._reader.line_num + 1
             try:
                 record = self._next_record()
             except csv.Error as exc:
                 number += 1
-                yield Row(number, {}, f"unreadable CSV: {exc}")
+                yield Row(number, {}, _quote_problem(exc, first_line, self._reader.line_num))
+                number += max(0, self._reader.line_num - first_line)
                 continue
             if record is None:
                 return
@@ -221,6 +237,17 @@ class CsvTable:
     def close(self) -> None:
         self._text.close()
         self._raw.close()
+
+
+def _quote_problem(exc: csv.Error, first_line: int, last_line: int) -> str:
+    """Why a record could not be read, with the lines of the file it took in."""
+    if last_line > first_line:
+        return (
+            f"unreadable CSV: a quoted cell that starts on line {first_line} is not closed "
+            f"properly ({exc}), so lines {first_line}–{last_line} were read as one cell and "
+            "none of them is imported; fix the quotes and import the file again"
+        )
+    return f"unreadable CSV on line {first_line}: {exc}"
 
 
 def _allow_long_fields() -> None:

@@ -19,9 +19,12 @@ from civicpulse.services.catalogue import (
 from civicpulse.services.staff import (
     add_api_key,
     add_user,
+    end_sessions,
     list_api_keys,
     list_users,
+    reset_password,
     revoke_api_key,
+    set_active,
 )
 
 users = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -57,6 +60,43 @@ def users_list() -> None:
     for u in list_users(context()):
         state = "active" if u.active else "inactive"
         typer.echo(f"{u.id}\t{u.username}\t{u.role}\t{u.department or '-'}\t{state}")
+
+
+@users.command("set-password")
+@refusals_to_exit
+def users_set_password(
+    name: str,
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters."
+    ),
+) -> None:
+    """Set a user's password (a forgotten one, a lockout): all their sessions end."""
+    ended = reset_password(context(), CLI_ACTOR, name, password)
+    typer.echo(f"password of {name} set; {ended} session(s) ended")
+
+
+@users.command("end-sessions")
+@refusals_to_exit
+def users_end_sessions(name: str) -> None:
+    """End every session (login token) of a user at once, e.g. after a lost laptop."""
+    ended = end_sessions(context(), CLI_ACTOR, name)
+    typer.echo(f"{ended} session(s) of {name} ended")
+
+
+@users.command("disable")
+@refusals_to_exit
+def users_disable(name: str) -> None:
+    """Disable an account: it cannot log in, its sessions end, keys acting as it stop."""
+    set_active(context(), CLI_ACTOR, name, False)
+    typer.echo(f"disabled {name}")
+
+
+@users.command("enable")
+@refusals_to_exit
+def users_enable(name: str) -> None:
+    """Enable a disabled account again."""
+    set_active(context(), CLI_ACTOR, name, True)
+    typer.echo(f"enabled {name}")
 
 
 @keys.command("add")

@@ -2,6 +2,13 @@
 
 The same pass runs in a thread inside ``civicpulse serve`` on the embedded default and in
 ``civicpulse worker`` processes in production; each step is safe to run concurrently.
+
+The redaction pass (``services/redaction_pass.py``) also runs on its own short tick between
+full passes in the in-process loop: a new Chinese title is shown in public only once the
+name tagger has checked it, and a resident who opens their tracking page right after
+sending should rarely see "being checked". With nothing pending the tick costs two index
+probes, so a tick of a couple of seconds is cheap; each tick is bounded in time so a
+backlog never holds up the outbox.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from civicpulse.infra.context import Context
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.outbox import Transport, deliver_pending
+from civicpulse.services.redaction_pass import redact_pending
 from civicpulse.services.resuggest import refresh_waiting_suggestions
 from civicpulse.services.topics import update_topics
 
@@ -28,6 +36,13 @@ class PassReport:
     unverified: int
     resuggested: int = 0
     topics_placed: int = 0
+    redacted: int = 0
+
+
+#: seconds between redaction ticks in the in-process loop (at most the loop's interval)
+REDACTION_TICK_SECONDS = 2.0
+#: the most one tick spends redacting before it lets the loop go on
+REDACTION_TICK_BUDGET_SECONDS = 1.0
 
 
 def run_once(ctx: Context, transport: Transport, *, topics: bool = False) -> PassReport:
@@ -37,8 +52,10 @@ def run_once(ctx: Context, transport: Transport, *, topics: bool = False) -> Pas
     sent, failed = deliver_pending(ctx, transport)
     resuggested = refresh_waiting_suggestions(ctx)
     placed = update_topics(ctx).placed if topics else 0
+    redaction = redact_pending(ctx)
     return PassReport(
-        sent, failed, deadlines.escalated, deadlines.unverified, resuggested, placed
+        sent, failed, deadlines.escalated, deadlines.unverified, resuggested, placed,
+        redaction.titles + redaction.messages,
     )
 
 
@@ -75,12 +92,20 @@ class JobLoop:
 
     def _run(self) -> None:
         topics = Every(self.ctx.settings.topics_refresh_seconds)
+        tick = min(self.interval, REDACTION_TICK_SECONDS)
         while not self._stop.is_set():
             try:
                 run_once(self.ctx, self.transport, topics=topics.due())
             except Exception:  # a failing pass must not kill the loop; it is logged and retried
                 log.exception("background job pass failed")
-            self._stop.wait(self.interval)
+            next_pass = time.monotonic() + self.interval
+            while not self._stop.wait(min(tick, max(0.0, next_pass - time.monotonic()))):
+                if time.monotonic() >= next_pass:
+                    break
+                try:
+                    redact_pending(self.ctx, budget_seconds=REDACTION_TICK_BUDGET_SECONDS)
+                except Exception:
+                    log.exception("redaction tick failed")
 
     def stop(self) -> None:
         self._stop.set()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from civicpulse.domain import limits
 from civicpulse.domain.deadlines import Deadlines, compute_deadlines
 from civicpulse.domain.workflow import CaseStatus
+from civicpulse.services.public_text import checked_now
 from civicpulse.understanding.matching import signature_bytes
 from civicpulse.understanding.urgency import URGENT
 
@@ -188,11 +189,14 @@ def new_case_rows(
     """
     opening = opening or opening_for(route, now)
     due = opening.deadlines
+    title = case_title(v)
     case = {
         "id": case_id,
         "tracking_code": tracking_code,
         "status": opening.status.value,
-        "title": case_title(v),
+        "title": title,
+        # public at once when that is cheap, else the redaction pass checks it (public_text)
+        "public_title": checked_now(title),
         "category_id": route.category_id,
         "department_id": route.department_id,
         "area_id": route.area_id,

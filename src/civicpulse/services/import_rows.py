@@ -129,9 +129,10 @@ class RowChecker:
                 if isinstance(value, str) and "\x00" in value:
                     raise ValidationFailed(f"column {column!r} contains a NUL character")
             voice = self._voice(row, cells)
-            validate_voice(voice)
+            # before the domain's date bounds, which would name a far future less plainly
             if voice.occurred_at is not None and voice.occurred_at > self.latest:
                 raise ValidationFailed("occurred_at is in the future")
+            validate_voice(voice)
             route = self.router.route(voice.category, voice.lat, voice.lon)
         except ValidationFailed as exc:
             return Rejection(row.number, exc.message, external_id)

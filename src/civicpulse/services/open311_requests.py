@@ -1,9 +1,11 @@
 """What the Open311 channel may read: the catalogue as services, published requests, updates.
 
 Like ``public_views`` these reads select only publishable columns: never a contact, an
-address, the voice's own text or a photo. They return plain read models; how a model looks
-in GeoReport v2 (status words, W3C dates, rounding, redaction) is the channel's business, so
-this module knows nothing of the protocol and the channel never touches a table.
+address, the voice's own text or a photo, and titles and messages pass the same privacy gate
+as the pages (``public_text``), so Open311 and the pages never disagree on what is hidden.
+They return plain read models; how a model looks in GeoReport v2 (status words, W3C dates,
+rounding) is the channel's business, so this module knows nothing of the protocol and the
+channel never touches a table.
 
 Two choices here are about what real clients tolerate:
 
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.workflow import CLOSED_STATES
 from civicpulse.infra.context import Context
+from civicpulse.services.public_text import shown
 from civicpulse.storage.tables import Case, CaseEvent, Category, Department, Verification, Voice
 
 #: timeline entries whose message is the city's word to the resident (status_notes)
@@ -96,13 +99,16 @@ class PublishedRequest:
     service_name: str
     resolution_hours: int | None
     agency: str | None
-    title: str
+    #: the public form of the title; None while it is being checked for personal data
+    title: str | None
     requested_at: datetime
     updated_at: datetime
     resolution_due: datetime | None
     lat: float | None
     lon: float | None
     last_public_message: str | None
+    #: the last staff message is still being checked (``last_public_message`` is then None)
+    last_message_pending: bool
     verified: bool | None
     satisfaction: int | None
     verification_due: datetime | None
@@ -183,9 +189,9 @@ def _published(s: Session, rows: list[tuple[Case, datetime]]) -> list[PublishedR
     ids = [c.id for c, _ in rows]
     cats = {c.id: c for c in s.scalars(select(Category))}
     depts = dict(s.execute(select(Department.id, Department.name_en)).all())
-    notes: dict[int, str] = {}
-    for case_id, message in s.execute(
-        select(CaseEvent.case_id, CaseEvent.message)
+    notes: dict[int, str | None] = {}
+    for case_id, message, public_message in s.execute(
+        select(CaseEvent.case_id, CaseEvent.message, CaseEvent.public_message)
         .where(
             CaseEvent.case_id.in_(ids),
             CaseEvent.public.is_(True),
@@ -194,7 +200,7 @@ def _published(s: Session, rows: list[tuple[Case, datetime]]) -> list[PublishedR
         )
         .order_by(CaseEvent.id)
     ):
-        notes[case_id] = message or ""  # the last one wins
+        notes[case_id] = shown(public_message, message or "")  # the last one wins
     verdicts: dict[int, Verification] = {}
     for v in s.scalars(
         select(Verification).where(Verification.case_id.in_(ids)).order_by(Verification.id)
@@ -213,13 +219,14 @@ def _published(s: Session, rows: list[tuple[Case, datetime]]) -> list[PublishedR
                 service_name=cat.name_en,
                 resolution_hours=cat.resolution_hours,
                 agency=depts.get(case.department_id) if case.department_id else None,
-                title=case.title,
+                title=shown(case.public_title, case.title),
                 requested_at=requested_at,
                 updated_at=case.updated_at,
                 resolution_due=case.resolution_due,
                 lat=case.lat,
                 lon=case.lon,
                 last_public_message=notes.get(case.id),
+                last_message_pending=case.id in notes and notes[case.id] is None,
                 verified=verdict.fixed if verdict else None,
                 satisfaction=verdict.satisfaction if verdict else None,
                 verification_due=case.verification_due,
@@ -242,7 +249,9 @@ class PublishedUpdate:
     kind: str
     to_status: str
     at: datetime
+    #: the public form of the message; None when there is none or while it is being checked
     message: str | None
+    pending: bool = False
 
 
 def published_updates(
@@ -258,6 +267,7 @@ def published_updates(
                 CaseEvent.to_status,
                 CaseEvent.created_at,
                 CaseEvent.message,
+                CaseEvent.public_message,
             )
             .where(
                 CaseEvent.public.is_(True),
@@ -269,7 +279,13 @@ def published_updates(
             .offset(offset)
             .limit(limit)
         ).all()
-        return [
-            PublishedUpdate(r.id, r.case_id, r.kind, r.to_status or "", r.created_at, r.message)
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            message = shown(r.public_message, r.message)
+            out.append(
+                PublishedUpdate(
+                    r.id, r.case_id, r.kind, r.to_status or "", r.created_at, message,
+                    pending=message is None and bool(r.message),
+                )
+            )
+        return out

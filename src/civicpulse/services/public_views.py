@@ -1,7 +1,8 @@
 """Read models for the public pages: aggregates and case summaries with no personal data.
 
 Only columns that are safe to publish are selected here (never contacts, never voice text),
-so a public page cannot leak what it never loaded.
+so a public page cannot leak what it never loaded; titles and timeline messages pass the
+privacy gate (``public_text``) like every other public surface.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import case, func, select
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus
 from civicpulse.infra.context import Context
+from civicpulse.services.public_text import shown
 from civicpulse.services.queries import public_timeline
 from civicpulse.services.read_models import (
     Location,
@@ -99,7 +101,7 @@ def public_overview(ctx: Context, weeks: int = 12) -> Overview:
 def _summary(case: Case, cats: dict[int, str], depts: dict[int, str]) -> PublicCaseSummary:
     return PublicCaseSummary(
         case_id=case.id,
-        title=case.title,
+        title=shown(case.public_title, case.title),
         status=case.status,
         category=cats.get(case.category_id) if case.category_id else None,
         department=depts.get(case.department_id) if case.department_id else None,
@@ -119,7 +121,11 @@ def public_cases(
     page: int = 1,
     page_size: int = 20,
 ) -> PublicCaseList:
-    """Cases anyone may see, newest first; the search looks at titles only (never voice text)."""
+    """Cases anyone may see, newest first.
+
+    The search looks at the public form of titles only (never voice text, never the title
+    as written): what a page does not show must not be findable either, or ``q=138`` would
+    confirm a phone number the page hides. A title not checked yet is not found."""
     page = max(1, page)
     page_size = min(max(1, page_size), MAX_PAGE_SIZE)
     with ctx.db.reader() as s:
@@ -128,7 +134,7 @@ def public_cases(
         query = select(Case)
         if q:
             escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(Case.title.like(f"%{escaped}%", escape="\\"))
+            query = query.where(Case.public_title.like(f"%{escaped}%", escape="\\"))
         if category:
             ids = [i for i, c in cats.items() if c == category]
             query = query.where(Case.category_id == (ids[0] if ids else -1))

@@ -14,11 +14,13 @@ from civicpulse.domain.roles import Actor, can_read_all_cases, check_case_visibl
 from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus, allowed_actions
 from civicpulse.infra.context import Context
+from civicpulse.services.public_text import shown
 from civicpulse.services.read_models import (
     CaseDetail,
     CaseList,
     CaseSummary,
     ContactView,
+    JoinedCase,
     Location,
     PublicEvent,
     StaffEvent,
@@ -160,22 +162,28 @@ def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> CaseList:
 
 
 def public_timeline(s: Session, case_id: int) -> list[PublicEvent]:
-    """The events anyone holding the case may see, oldest first; internal notes left out."""
+    """The events anyone holding the case may see, oldest first; internal notes left out,
+    and each message through the privacy gate (``public_text``)."""
     departments = _codes(s, Department)
     q = (
         select(CaseEvent)
         .where(CaseEvent.case_id == case_id, CaseEvent.public.is_(True))
         .order_by(CaseEvent.id)
     )
-    return [_public_event(e, departments) for e in s.scalars(q)]
+    out = []
+    for e in s.scalars(q):
+        message = shown(e.public_message, e.message)
+        out.append(_event(e, departments, message, pending=message is None and bool(e.message)))
+    return out
 
 
 def _staff_timeline(s: Session, case_id: int) -> list[StaffEvent]:
+    """Every event with what was written, unchanged: staff see the originals."""
     departments = _codes(s, Department)
     q = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     return [
         StaffEvent(
-            **dict(_public_event(e, departments)),
+            **dict(_event(e, departments, e.message)),
             event_id=e.id,
             actor=e.actor,
             public=e.public,
@@ -185,7 +193,9 @@ def _staff_timeline(s: Session, case_id: int) -> list[StaffEvent]:
     ]
 
 
-def _public_event(e: CaseEvent, departments: dict[int, str]) -> PublicEvent:
+def _event(
+    e: CaseEvent, departments: dict[int, str], message: str | None, pending: bool = False
+) -> PublicEvent:
     return PublicEvent(
         kind=e.kind,
         at=e.created_at,
@@ -193,7 +203,8 @@ def _public_event(e: CaseEvent, departments: dict[int, str]) -> PublicEvent:
         to_status=e.to_status,
         from_department=departments.get(e.from_department_id or -1),
         to_department=departments.get(e.to_department_id or -1),
-        message=e.message,
+        message=message,
+        message_pending=pending,
     )
 
 
@@ -289,26 +300,59 @@ def case_id_for_code(ctx: Context, tracking_code: str) -> int:
     return int(case_id)
 
 
+#: how many merges a tracking page follows to reach the open case (a merged case's target
+#: may itself be merged later); more than a handful is a loop, not a history
+MAX_MERGE_HOPS = 16
+
+
 def track_case(ctx: Context, tracking_code: str) -> TrackedCase:
-    """The public view behind a tracking code: status and public timeline, no personal data."""
+    """The public view behind a tracking code: status and public timeline, no personal data.
+
+    A report merged into another shows, under its own code, the public progress of the case
+    it joined: never that case's tracking code, which is another resident's key."""
     code = normalise_tracking_code(tracking_code)
     with ctx.db.reader() as s:
         case = s.scalars(select(Case).where(Case.tracking_code == code)).first()
         if case is None:
             raise NotFound("no case has this tracking code")
         category, department = case_labels(s, case)
-        merged_into = s.get(Case, case.merged_into_id) if case.merged_into_id else None
         return TrackedCase(
             tracking_code=case.tracking_code,
             status=case.status,
-            title=case.title,
+            title=shown(case.public_title, case.title),
             category=category,
             department=department,
             created_at=case.created_at,
             resolution_due=case.resolution_due,
-            merged_into_tracking_code=merged_into.tracking_code if merged_into else None,
+            joined=_joined(s, case),
             awaiting_verification=case.status == CaseStatus.RESOLVED.value,
             verification_due=case.verification_due,
             can_contest=case.status == CaseStatus.REJECTED.value and case.contest_count < 1,
             timeline=public_timeline(s, case.id),
         )
+
+
+def _joined(s: Session, case: Case) -> JoinedCase | None:
+    """The case a merged report now lives in, following merges of merges."""
+    target: Case | None = None
+    seen = {case.id}
+    next_id = case.merged_into_id
+    while next_id is not None and next_id not in seen and len(seen) <= MAX_MERGE_HOPS:
+        target = s.get(Case, next_id)
+        if target is None:
+            break
+        seen.add(target.id)
+        next_id = target.merged_into_id
+    if target is None:
+        return None
+    category, department = case_labels(s, target)
+    return JoinedCase(
+        case_id=target.id,
+        status=target.status,
+        title=shown(target.public_title, target.title),
+        category=category,
+        department=department,
+        created_at=target.created_at,
+        resolution_due=target.resolution_due,
+        timeline=public_timeline(s, target.id),
+    )

@@ -38,7 +38,13 @@ class PublicEvent(ReadModel):
     to_status: str | None
     from_department: str | None
     to_department: str | None
-    message: str | None
+    message: str | None = Field(
+        description="In public views, with personal data replaced; null when there is none "
+        "and while it is being checked for personal data (see `message_pending`)."
+    )
+    message_pending: bool = Field(
+        False, description="The entry has a message still being checked for personal data."
+    )
 
 
 class StaffEvent(PublicEvent):
@@ -129,17 +135,40 @@ class CaseDetail(CaseSummary):
 # ---- the public's view of cases -------------------------------------------------------------
 
 
+#: what a public title says while it is still being checked for personal data
+PUBLIC_TITLE = "With personal data replaced; null while it is being checked for personal data."
+
+
+class JoinedCase(ReadModel):
+    """The case a resident's report joined (same problem), as the public sees it.
+
+    Never its tracking code: that code is the other resident's key to their photos and
+    their verdict. The resident follows it under their own code, or at ``/cases/{case_id}``."""
+
+    case_id: int
+    status: str
+    title: str | None = Field(description=PUBLIC_TITLE)
+    category: str | None
+    department: str | None
+    created_at: datetime
+    resolution_due: datetime | None
+    timeline: list[PublicEvent]
+
+
 class TrackedCase(ReadModel):
     """What a tracking code opens: status and public timeline, nobody's personal data."""
 
     tracking_code: str
     status: str
-    title: str
+    title: str | None = Field(description=PUBLIC_TITLE)
     category: str | None
     department: str | None
     created_at: datetime
     resolution_due: datetime | None
-    merged_into_tracking_code: str | None
+    joined: JoinedCase | None = Field(
+        description="When this report was merged into another about the same problem: that "
+        "case's public progress (never its tracking code)."
+    )
     awaiting_verification: bool
     verification_due: datetime | None
     can_contest: bool
@@ -148,7 +177,7 @@ class TrackedCase(ReadModel):
 
 class PublicCaseSummary(ReadModel):
     case_id: int
-    title: str
+    title: str | None = Field(description=PUBLIC_TITLE)
     status: str
     category: str | None
     department: str | None

@@ -7,25 +7,37 @@ whoever reads the database still cannot log in or call the API.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import and_, case, delete, literal, null, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from civicpulse.domain.errors import (
     Conflict,
+    DomainError,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
-from civicpulse.domain.roles import Actor, Role, require_administrator
+from civicpulse.domain.roles import Actor, Role, require_administrator, require_staff
 from civicpulse.infra.context import Context
 from civicpulse.storage.audit_log import append_audit
-from civicpulse.storage.tables import ApiKey, Department, StaffToken, StaffUser
+from civicpulse.storage.tables import (
+    ApiKey,
+    Department,
+    LoginAttempt,
+    StaffToken,
+    StaffUser,
+    UTCDateTime,
+)
 
 
 def hasher(ctx: Context) -> PasswordHasher:
@@ -81,8 +93,7 @@ def add_user(
         role_ = Role(role)
     except ValueError as exc:
         raise ValidationFailed(f"role must be one of {', '.join(r.value for r in Role)}") from exc
-    if len(password) < 8:
-        raise ValidationFailed("password must be at least 8 characters")
+    _check_password(password)
     if role_ is Role.OFFICER and not department:
         raise ValidationFailed("an officer needs a department")
     now = ctx.now()
@@ -126,17 +137,28 @@ def list_users(ctx: Context) -> list[UserInfo]:
         ]
 
 
+class LoginLocked(DomainError):
+    """Too many failed logins to this account name: refused before the password is checked."""
+
+    status_code = 429
+
+
 def login(ctx: Context, username: str, password: str) -> str:
     """Check a password and hand out a bearer token; the same error for any failure.
 
-    The slow hash check runs outside any write transaction so logins never block intake.
-    """
+    Each try is first counted against the account name (``_count_attempt``): past
+    ``login_lockout_attempts`` in the window the name is locked and the 64 MiB argon2 check is
+    not even started, so guessing one account's password from many addresses and processes
+    costs the attacker a lock, not the server its memory. The slow hash check runs outside
+    any write transaction so logins never block intake."""
+    if "\x00" in username or len(username) > 100:
+        # no account has a NUL in its name (PostgreSQL cannot even store or compare one) or
+        # more than 100 characters; such a name is refused like a wrong password
+        _decoy_hash(ctx)
+        raise NotAuthenticated("wrong username or password")
+    _count_attempt(ctx, username)
     with ctx.db.reader() as s:
-        user = (
-            None  # no account has a NUL in its name, and PostgreSQL cannot even compare one
-            if "\x00" in username
-            else s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
-        )
+        user = s.scalars(select(StaffUser).where(StaffUser.username == username)).first()
         if user is not None:
             s.expunge(user)  # keep its loaded fields: the reader's rollback would expire them
     # hash even for an unknown user, so timing does not reveal which usernames exist
@@ -147,10 +169,14 @@ def login(ctx: Context, username: str, password: str) -> str:
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.active:
+        _failed_attempt(ctx, username)
         raise NotAuthenticated("wrong username or password")
     token = secrets.token_urlsafe(32)
     now = ctx.now()
     with ctx.db.transaction() as s:
+        s.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+        # expired tokens are of no use to anyone: a login is a cheap moment to drop them
+        s.execute(delete(StaffToken).where(StaffToken.expires_at < now))
         s.add(
             StaffToken(
                 token_hash=sha256(token),
@@ -160,6 +186,177 @@ def login(ctx: Context, username: str, password: str) -> str:
             )
         )
     return token
+
+
+def _count_attempt(ctx: Context, username: str) -> None:
+    """Count this try against the name, atomically in the database (so every server process
+    shares the count), and refuse it if the name is locked or out of tries.
+
+    The try is counted before the password is checked, so requests racing in parallel
+    cannot get more than ``login_lockout_attempts`` hash checks per window between them; a
+    successful login deletes the count. The answer is the same for names that are no
+    account, which are counted and locked alike."""
+    cfg = ctx.settings
+    now = ctx.now()
+    window_from = now - timedelta(minutes=cfg.login_lockout_window_minutes)
+    row = LoginAttempt.__table__.c
+    insert = sqlite_insert if ctx.db.dialect == "sqlite" else postgresql_insert
+    at_now = literal(now, UTCDateTime())
+    locked = and_(row.locked_until.is_not(None), row.locked_until > at_now)
+    fresh = or_(row.window_start < literal(window_from, UTCDateTime()),
+                row.locked_until.is_not(None))
+    first = insert(LoginAttempt).values(
+        username=username, attempts=1, window_start=now, locked_until=None
+    )
+    upsert = first.on_conflict_do_update(
+        index_elements=["username"],
+        set_={
+            # a locked name stays as it is; a spent window or an ended lock starts afresh
+            "attempts": case((locked, row.attempts), (fresh, 1), else_=row.attempts + 1),
+            "window_start": case((locked, row.window_start), (fresh, at_now),
+                                 else_=row.window_start),
+            "locked_until": case((locked, row.locked_until), else_=null()),
+        },
+    ).returning(row.attempts, row.locked_until)
+    with ctx.db.transaction() as s:
+        attempts, locked_until = s.execute(upsert).one()
+        if locked_until is None and attempts > cfg.login_lockout_attempts:
+            # parallel tries overtook the lock the last failure was about to set
+            locked_until = now + timedelta(minutes=cfg.login_lockout_minutes)
+            s.execute(update(LoginAttempt).where(LoginAttempt.username == username)
+                      .values(locked_until=locked_until))
+    if locked_until is not None:
+        _refuse_locked(ctx, locked_until)
+
+
+def _failed_attempt(ctx: Context, username: str) -> None:
+    """The try counted by ``_count_attempt`` failed: lock the name if it was the last one."""
+    cfg = ctx.settings
+    now = ctx.now()
+    with ctx.db.transaction() as s:
+        row = s.get(LoginAttempt, username)
+        if row is None or row.attempts < cfg.login_lockout_attempts:
+            return
+        if row.locked_until is None:
+            row.locked_until = now + timedelta(minutes=cfg.login_lockout_minutes)
+
+
+def _refuse_locked(ctx: Context, until: datetime) -> None:
+    minutes = max(1, math.ceil((until - ctx.now()).total_seconds() / 60))
+    raise LoginLocked(
+        f"too many failed logins to this account; try again in {minutes} min "
+        "or ask an administrator to reset the password"
+    )
+
+
+def logout(ctx: Context, token: str) -> None:
+    """End this session: its token stops working at once, as cookie and as Bearer."""
+    with ctx.db.transaction() as s:
+        s.execute(delete(StaffToken).where(StaffToken.token_hash == sha256(token)))
+
+
+def change_password(
+    ctx: Context, actor: Actor, current: str, new: str, keep_token: str | None = None
+) -> int:
+    """A staff member changes their own password; every other session of theirs ends (a
+    stolen token must not outlive the password it was got with). Returns how many ended."""
+    require_staff(actor)
+    _check_password(new)
+    with ctx.db.reader() as s:
+        user = s.get(StaffUser, actor.user_id)
+        stored = user.password_hash if user is not None else _decoy_hash(ctx)
+    ok: bool
+    try:
+        ok = hasher(ctx).verify(stored, current)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        raise PermissionDenied("the current password is wrong")
+    new_hash = hasher(ctx).hash(new)
+    keep = sha256(keep_token) if keep_token else None
+    return _set_password_hash(ctx, actor, actor.user_id or 0, new_hash, keep, "changed")
+
+
+def reset_password(ctx: Context, actor: Actor, username: str, new: str) -> int:
+    """An administrator sets a user's password: all their sessions end and a lock on the name
+    is lifted. Returns how many sessions ended."""
+    require_administrator(actor)
+    _check_password(new)
+    new_hash = hasher(ctx).hash(new)
+    return _set_password_hash(ctx, actor, _user_id(ctx, username), new_hash, None, "reset")
+
+
+def _set_password_hash(
+    ctx: Context, actor: Actor, user_id: int, new_hash: str, keep: str | None, how: str
+) -> int:
+    now = ctx.now()
+    with ctx.db.transaction() as s:
+        user = s.get(StaffUser, user_id)
+        if user is None:
+            raise NotFound("no such staff account")
+        user.password_hash = new_hash
+        ended = _end_sessions(s, user_id, keep)
+        s.execute(delete(LoginAttempt).where(LoginAttempt.username == user.username))
+        append_audit(
+            s, actor=actor.label, action=f"user.password_{how}", subject=f"user:{user_id}",
+            data={"username": user.username, "sessions_ended": ended}, at=now,
+        )
+    return ended
+
+
+def end_sessions(ctx: Context, actor: Actor, username: str) -> int:
+    """An administrator ends every session of a user (a lost laptop, a leaving employee);
+    the user logs in again to go on. Returns how many ended."""
+    require_administrator(actor)
+    user_id = _user_id(ctx, username)
+    with ctx.db.transaction() as s:
+        ended = _end_sessions(s, user_id, None)
+        append_audit(
+            s, actor=actor.label, action="user.sessions_ended", subject=f"user:{user_id}",
+            data={"username": username, "sessions_ended": ended}, at=ctx.now(),
+        )
+    return ended
+
+
+def set_active(ctx: Context, actor: Actor, username: str, active: bool) -> None:
+    """Disable or re-enable an account. A disabled one cannot log in, its sessions end at once
+    and API keys acting as it stop changing cases."""
+    require_administrator(actor)
+    if not active and actor.kind == "staff" and actor.name == username:
+        raise ValidationFailed("you cannot disable your own account")
+    user_id = _user_id(ctx, username)
+    with ctx.db.transaction() as s:
+        user = s.get(StaffUser, user_id)
+        assert user is not None
+        user.active = active
+        ended = 0 if active else _end_sessions(s, user_id, None)
+        append_audit(
+            s, actor=actor.label, action="user.enabled" if active else "user.disabled",
+            subject=f"user:{user_id}",
+            data={"username": username, "sessions_ended": ended}, at=ctx.now(),
+        )
+
+
+def _end_sessions(s: Session, user_id: int, keep: str | None) -> int:
+    query = delete(StaffToken).where(StaffToken.user_id == user_id)
+    if keep is not None:
+        query = query.where(StaffToken.token_hash != keep)
+    return int(s.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _user_id(ctx: Context, username: str) -> int:
+    with ctx.db.reader() as s:
+        user_id = s.scalar(select(StaffUser.id).where(StaffUser.username == username))
+    if user_id is None:
+        raise NotFound(f"no staff account {username!r}")
+    return int(user_id)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ValidationFailed("password must be at least 8 characters")
+    if len(password) > 200:
+        raise ValidationFailed("password must be at most 200 characters")
 
 
 def actor_for_token(ctx: Context, token: str) -> Actor:

@@ -5,6 +5,12 @@ indexed first (:func:`civicpulse.services.same_problem.rerun`), then every voice
 topic is placed, oldest first, next to the already placed voices of the same time blocks.
 Old voices never move, so topic keys stay valid. The public list carries keys, labels,
 sizes and dates only: no text, no names, and labels are phrases several residents used.
+
+Labels are public, so they pass the privacy gate when they are made (in this background
+job, where the name tagger's cost is affordable): ``redaction.public_phrases`` drops a
+phrase in which redaction finds anything, and also a phrase that is a *piece* of a name
+found in the topic's own texts ("张三 · 三丰" from "张三丰"), which no redactor can see in
+the piece alone.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from civicpulse.services.match_index import params_from
 from civicpulse.services.same_problem import rerun
 from civicpulse.storage.tables import Topic, Voice, VoiceInsight, VoiceTopic
 from civicpulse.understanding.matching import Probe, signature_from_bytes
-from civicpulse.understanding.redaction import redact
+from civicpulse.understanding.redaction import Redactor, public_phrases
 from civicpulse.understanding.topics import (
     MIN_PHRASE_VOICES,
     Item,
@@ -89,12 +95,18 @@ def update_topics(ctx: Context) -> TopicRun:
     df, total = document_frequencies(texts.values())
     now = ctx.now()
     new_topics = 0
+    redactor = Redactor(deep=True)
+    labels: dict[str, list[str]] = {}
+    for key in touched:  # the tagger runs here, before the write transaction
+        member_texts = [texts[m] for m in builder.topics[key].members if m in texts]
+        labels[key] = public_phrases(
+            label_phrases(member_texts, df, total), member_texts, redactor
+        )
     with ctx.db.transaction() as session:
         ids = {key: tid for tid, key in session.execute(select(Topic.id, Topic.key))}
         for key in touched:
             members = builder.topics[key].members
-            member_texts = [texts[m] for m in members if m in texts]
-            phrases = public_phrases(label_phrases(member_texts, df, total))
+            phrases = labels[key]
             new_members = [m for m in members if m in placed]
             times = [at_of[m] for m in new_members]
             if key not in ids:
@@ -119,11 +131,6 @@ def update_topics(ctx: Context) -> TopicRun:
                 [{"voice_id": m, "topic_id": ids[key]} for m in new_members],
             )
     return TopicRun(indexed, len(placed), new_topics, len(touched))
-
-
-def public_phrases(phrases: list[str]) -> list[str]:
-    """Labels are public: drop any phrase in which redaction finds personal data."""
-    return [p for p in phrases if not redact(p).spans]
 
 
 def list_topics(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -125,6 +126,30 @@ class StaffToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class LoginAttempt(Base):
+    """Login attempts per account name, shared by every server process (the lockout).
+
+    Keyed by the name as typed, not by the account, so an unknown name is counted and locked
+    exactly like a real one and the answer never tells which names exist."""
+
+    __tablename__ = "login_attempts"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RateCounter(Base):
+    """Requests per client and bucket in one fixed window (seconds since the epoch, floored
+    to the window), shared by every server process; see ``infra/rate_limits.py``."""
+
+    __tablename__ = "rate_counters"
+    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -145,11 +170,23 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_department", "status", "department_id"),
         Index("ix_cases_resolution_due", "resolution_due"),
+        # the background redaction pass finds what it has still to check here, in a few
+        # index entries, however many cases there are (see services/redaction_pass.py)
+        Index(
+            "ix_cases_public_title_pending",
+            "id",
+            sqlite_where=sql_text("public_title IS NULL"),
+            postgresql_where=sql_text("public_title IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300), default="")
+    #: the title as the public may see it (``services/public_text.py``): personal data
+    #: replaced, the name tagger included; NULL until it has been checked, and then the case
+    #: is listed with a placeholder and is not found by the public search
+    public_title: Mapped[str | None] = mapped_column(Text, nullable=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), nullable=True)
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id"), nullable=True
@@ -239,7 +276,22 @@ class CaseEvent(Base):
     """The append-only timeline of a case: every hop, reply and verdict."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_id", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_events_case_id", "case_id", "id"),
+        # public entries whose message is still to be checked (services/redaction_pass.py);
+        # the predicate is written as each database renders ``CaseEvent.public`` alone, so
+        # that SQLite sees the query's WHERE imply it and uses the index
+        Index(
+            "ix_case_events_public_message_pending",
+            "id",
+            sqlite_where=sql_text(
+                "public = 1 AND message IS NOT NULL AND public_message IS NULL"
+            ),
+            postgresql_where=sql_text(
+                "public AND message IS NOT NULL AND public_message IS NULL"
+            ),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(String(32))
@@ -250,6 +302,9 @@ class CaseEvent(Base):
     to_department_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: a public entry's message as the public may see it (``services/public_text.py``);
+    #: NULL until checked (and always for entries without a message or not public)
+    public_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from civicpulse.domain.errors import DomainError
+from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.infra.context import Context
+from civicpulse.infra.rate_limits import build_limiters
 from civicpulse.web.deps import refuse_nul
-from civicpulse.web.limits import BodySizeLimit, RateLimiter
+from civicpulse.web.limits import BodySizeLimit
 from civicpulse.web.pages import install_pages
+from civicpulse.web.pages.common import is_page, refused
 from civicpulse.web.routes import cases, open311, public, understanding, voices
 from civicpulse.web.security import SecurityHeaders
 
@@ -31,11 +33,14 @@ def _clean_errors(exc: RequestValidationError) -> list[dict[str, object]]:
 OPENAPI_TAGS = [
     {"name": "voices", "description": "Residents and partner systems report a problem."},
     {"name": "residents", "description": "The tracking code: follow a case, judge the fix."},
-    {"name": "auth", "description": "Staff log in for a bearer token."},
+    {"name": "auth", "description": "Staff log in for a bearer token, change their password "
+     "and log out (which ends the token)."},
     {"name": "cases", "description": "Staff read and act on cases; each action returns the "
      "case's new `version`, to send with the next one."},
     {"name": "understanding", "description": "Topics, urgency and same-problem matches."},
     {"name": "accountability", "description": "Department scorecards from residents' verdicts."},
+    {"name": "open311", "description": "GeoReport v2: services, requests and the updates "
+     "feed, as `.xml` or `.json`."},
 ]
 
 
@@ -48,7 +53,8 @@ def create_app(ctx: Context) -> FastAPI:
             "Listen to residents, act on what matters most, let residents judge.\n\n"
             "Every refusal has the body `{\"detail\": \"...\"}`; a request that fails to "
             "parse adds `errors`, one entry per field. Open311 GeoReport v2 is served under "
-            "`/open311/v2` and described by that standard, not here."
+            "`/open311/v2` (tag `open311`), in XML and JSON, with the standard's "
+            "`[{code, description}]` errors."
         ),
         openapi_tags=OPENAPI_TAGS,
         openapi_url="/openapi.json",
@@ -58,10 +64,8 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     s = ctx.settings
-    app.state.limiters = {
-        "public": RateLimiter(s.public_rate_limit_per_minute),
-        "login": RateLimiter(s.login_rate_limit_per_minute),
-    }
+    # shared by every server process on PostgreSQL or Redis, per process on SQLite
+    app.state.limiters = build_limiters(s, ctx.db)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -69,9 +73,11 @@ def create_app(ctx: Context) -> FastAPI:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
         errors = _clean_errors(exc)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if is_page(request):  # a page's bad address (an id past any record's) gets a page
+            return refused(request, ValidationFailed(summary))
         return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)

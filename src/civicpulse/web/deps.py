@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
@@ -9,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
+from civicpulse.infra.rate_limits import Limiter
 from civicpulse.services.staff import actor_for_api_key, actor_for_token, sha256
 
 bearer = HTTPBearer(auto_error=False)
@@ -19,7 +22,11 @@ class RateLimited(DomainError):
 
 
 async def refuse_nul(request: Request) -> None:
-    """PostgreSQL cannot hold or compare text with NUL, so no path or query part may carry one."""
+    """PostgreSQL cannot hold or compare text with NUL, so no path or query part may carry one.
+
+    Open311 refuses it itself, in the specification's error format (``routes/open311.py``)."""
+    if request.url.path.startswith("/open311/"):
+        return
     parts = [*request.path_params.values(), *(x for kv in request.query_params.multi_items()
                                               for x in kv)]
     if any("\x00" in str(p) for p in parts):
@@ -54,11 +61,40 @@ def staff(
 
 
 def limit_public(request: Request, bucket: str = "public") -> None:
-    """Refuse with 429 when this address has used its share of the public endpoints."""
-    limiter = request.app.state.limiters[bucket]
-    allowed, retry = limiter.allow(client_address(request))
+    """Refuse with 429 when this address has used its share of the public endpoints.
+
+    For sync routes, which FastAPI already runs in the thread pool; async ones await
+    ``limit_public_async``, since a shared limiter asks the database or Redis."""
+    limiter: Limiter = request.app.state.limiters[bucket]
+    if limiter.blocking and _on_event_loop():
+        raise RuntimeError("a shared rate limit was checked on the event loop; await "
+                           "limit_public_async instead")
+    _refuse_over(limiter.allow(client_address(request)))
+
+
+async def limit_public_async(request: Request, bucket: str = "public") -> None:
+    """``limit_public`` for async routes: a limiter that does I/O runs in the thread pool,
+    one that counts in memory costs no thread."""
+    limiter: Limiter = request.app.state.limiters[bucket]
+    key = client_address(request)
+    if limiter.blocking:
+        _refuse_over(await run_in_threadpool(limiter.allow, key))
+    else:
+        _refuse_over(limiter.allow(key))
+
+
+def _refuse_over(verdict: tuple[bool, float]) -> None:
+    allowed, retry = verdict
     if not allowed:
         raise RateLimited(f"too many requests; try again in {int(retry) + 1} s")
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def public_caller(request: Request) -> Actor | None:
@@ -69,7 +105,7 @@ async def public_caller(request: Request) -> Actor | None:
     key = request.headers.get("x-api-key")
     if key is not None:
         return await integration_for_key(request, key)
-    limit_public(request)
+    await limit_public_async(request)
     return None
 
 

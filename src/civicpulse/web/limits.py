@@ -1,18 +1,17 @@
-"""Guards in front of the app: a body-size cap and per-client rate limits.
+"""Guards in front of the app: a body-size cap (the rate limits are in
+``infra/rate_limits.py``, shared by every server process when they need to be).
 
 The cap is pure ASGI so an oversized body is refused while it streams in, before any of it
-is parsed; the rate limiter is a sliding window per client address and bucket, per process.
+is parsed.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import deque
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from civicpulse.infra.rate_limits import MemoryLimiter
 
 
 class BodySizeLimit:
@@ -89,25 +88,5 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class RateLimiter:
-    """At most ``limit`` hits per ``window`` seconds for each key."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[Any, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: Any) -> tuple[bool, float]:
-        """(allowed, seconds until the next hit would be allowed)."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False, self.window - (now - hits[0])
-            hits.append(now)
-            if len(self._hits) > 100_000:  # forget idle clients rather than grow forever
-                self._hits = {k: v for k, v in self._hits.items() if v}
-            return True, 0.0
+#: the per-process limiter under its old name (tests put a tight one on an app)
+RateLimiter = MemoryLimiter

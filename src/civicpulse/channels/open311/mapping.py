@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from civicpulse.domain import limits
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.workflow import CLOSED_STATES, Action, CaseStatus
 
@@ -280,7 +281,10 @@ def _attribute_value(code: str, f: Mapping[str, Any], values: list[str], zone: t
 
 
 def parse_w3c(text: str, zone: tzinfo, what: str = "date") -> datetime:
-    """A W3C/ISO 8601 date or datetime; one without a zone is read in the city's zone."""
+    """A W3C/ISO 8601 date or datetime; one without a zone is read in the city's zone.
+
+    Years far from now (0001, 9999) are refused by the domain's bounds: shifted to the city's
+    zone they overflow, a 500 before."""
     raw = text.strip()
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -290,6 +294,7 @@ def parse_w3c(text: str, zone: tzinfo, what: str = "date") -> datetime:
         ) from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone)
+    limits.check_moment(what, when)
     return when
 
 

@@ -29,7 +29,7 @@ class PostedUpdate:
 
 
 def _request_id(value: str, name: str) -> int:
-    if not value.strip().isdigit() or len(value.strip()) > 18:
+    if not value.strip().isdecimal() or len(value.strip()) > 18:
         raise ValidationFailed(f"{name} must be a service request id")
     return int(value.strip())
 

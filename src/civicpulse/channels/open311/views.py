@@ -1,9 +1,10 @@
 """What Open311 GET calls answer: the read models of ``services.open311_requests`` in
 GeoReport v2's words, and the query parameters those calls take, checked.
 
-The reads select only publishable columns; here a request's description (the case title)
-goes through the redaction rules once more and its location is rounded to 3 decimals (about
-100 m), as in the open data.
+The reads select only publishable columns and give titles and messages through the privacy
+gate the pages use (``services/public_text.py``), so Open311 shows exactly what they show;
+a text still being checked says so (:data:`PENDING`). Locations are rounded to 3 decimals
+(about 100 m), as in the open data.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from civicpulse.channels.open311.mapping import (
     service_of,
     w3c,
 )
+from civicpulse.domain import limits
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.infra.context import Context
 from civicpulse.services.open311_requests import (
@@ -35,8 +37,8 @@ from civicpulse.services.open311_requests import (
     published_request,
     published_updates,
 )
+from civicpulse.services.public_text import PENDING
 from civicpulse.services.queries import case_id_for_code
-from civicpulse.understanding.redaction import redact
 
 #: the specification's defaults: a span of 90 days and at most 1,000 requests per answer
 MAX_SPAN = timedelta(days=90)
@@ -130,6 +132,9 @@ def paging(page: str | None, page_size: str | None) -> Paging:
         raise ValidationFailed("page starts at 1")
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise ValidationFailed(f"page_size must be 1–{MAX_PAGE_SIZE}")
+    if (p - 1) * size > limits.MAX_ID:
+        # an offset past the database integer overflowed in the driver (a 500)
+        raise ValidationFailed("page is past the last request there can be")
     return Paging(p, size)
 
 
@@ -156,7 +161,7 @@ def request_query(params: Params, now: datetime, zone: tzinfo) -> RequestFilter:
     others are not even read, so a bad start_date beside it cannot refuse the call."""
     if any(v.strip() for k, v in params if k == "service_request_id"):
         parts = listed(params, "service_request_id")
-        if not all(p.isdigit() and len(p) < 19 for p in parts):
+        if not all(p.isdecimal() and len(p) < 19 for p in parts):
             raise ValidationFailed("service_request_id must be request ids separated by commas")
         if len(parts) > MAX_PAGE_SIZE:
             raise ValidationFailed(f"at most {MAX_PAGE_SIZE} service_request_id at once")
@@ -186,7 +191,7 @@ def find_requests(ctx: Context, query: RequestFilter) -> list[dict[str, Any]]:
 
 
 def request_by_id(ctx: Context, request_id: str) -> dict[str, Any]:
-    if not request_id.isdigit() or len(request_id) > 18:
+    if not request_id.isdecimal() or len(request_id) > 18:
         raise NotFound(f"service request {request_id[:40]!r} not found")
     return as_request(published_request(ctx, int(request_id)), city_zone(ctx))
 
@@ -204,10 +209,10 @@ def as_request(r: PublishedRequest, zone: tzinfo) -> dict[str, Any]:
     return {
         "service_request_id": str(r.case_id),
         "status": open311_status(r.status),
-        "status_notes": redact(r.last_public_message).text if r.last_public_message else None,
+        "status_notes": PENDING if r.last_message_pending else (r.last_public_message or None),
         "service_name": r.service_name,
         "service_code": r.service_code,
-        "description": redact(r.title).text,
+        "description": PENDING if r.title is None else r.title,
         "agency_responsible": r.agency,
         "service_notice": service_notice(r.resolution_hours),
         "requested_datetime": w3c(r.requested_at, zone),
@@ -246,7 +251,7 @@ def as_update(u: PublishedUpdate, zone: tzinfo) -> dict[str, Any]:
         "service_request_id": str(u.case_id),
         "status": extended_status_of_event(u.kind, u.to_status),
         "updated_datetime": w3c(u.at, zone),
-        "description": redact(u.message).text if u.message else "",
+        "description": PENDING if u.pending else (u.message or ""),
         "media_url": None,
         "extended_attributes": {"case_status": u.to_status},
     }

@@ -160,7 +160,13 @@ def find_names(text: str, take: Take) -> None:
     for m in _TITLED.finditer(text):
         if not _is_place(text, m.end("name"), m.group("name")):
             take(m.start("name"), m.end("name"), "name")
-    for m in _FULL.finditer(text):
-        if m.group("first") not in _FIRST_NAMES or _is_place(text, m.end(), m.group("name")):
+    # searched by hand, not with finditer: a capitalised word before a name ("Call Peter
+    # Hollingsworth") makes a pair of its own, and finditer would go on after it, past the name
+    at = 0
+    while (pair := _FULL.search(text, at)) is not None:
+        if pair.group("first") not in _FIRST_NAMES:
+            at = pair.end("first")
             continue
-        take(m.start("name"), m.end("name"), "name")
+        at = pair.end()
+        if not _is_place(text, pair.end(), pair.group("name")):
+            take(pair.start("name"), pair.end("name"), "name")

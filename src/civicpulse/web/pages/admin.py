@@ -1,5 +1,6 @@
 """Admin pages: the service catalogue (departments, categories with deadlines, areas from a
-GeoJSON upload, or a whole catalogue file) and staff accounts.
+GeoJSON upload, or a whole catalogue file) and staff accounts (add one; end all sessions of
+one, disable or enable it).
 
 Each form calls the same service as ``civicpulse categories import`` / ``users add``; the
 admin role is checked here before the call because those services trust their caller."""
@@ -16,8 +17,9 @@ from starlette.datastructures import UploadFile
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor, Role, require_role
 from civicpulse.services.catalogue import export_catalogue, import_catalogue, load_catalogue_text
-from civicpulse.services.staff import add_user, list_users
+from civicpulse.services.staff import add_user, end_sessions, list_users, set_active
 from civicpulse.web.deps import ctx_of
+from civicpulse.web.forms import read_form
 from civicpulse.web.pages.common import (
     csrf_ok,
     csrf_refused,
@@ -31,6 +33,9 @@ from civicpulse.web.pages.common import (
 router = APIRouter(prefix="/staff/admin", include_in_schema=False)
 
 FORMS = ("department", "category", "area", "catalogue", "user")
+#: what an admin does to one staff account from its row; each ends the account's sessions
+#: (except ``enable``), so a lost laptop or a leaving employee is locked out at once
+ACCOUNT_ACTIONS = ("sessions", "disable", "enable")
 MAX_UPLOAD = 900_000
 
 
@@ -85,7 +90,7 @@ def _hours(form: Any, name: str) -> int | None:
     raw = _text(form, name, 6)
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise ValidationFailed(f"{name} must be a whole number of hours")
     return int(raw)
 
@@ -118,9 +123,16 @@ async def _data_for(kind: str, form: Any) -> dict[str, Any]:
     return load_catalogue_text(text, "csv" if form.get("format") == "csv" else "yaml")
 
 
+async def _account_action(ctx: Any, actor: Actor, kind: str, username: str) -> None:
+    if kind == "sessions":
+        await run_in_threadpool(end_sessions, ctx, actor, username)
+    else:
+        await run_in_threadpool(set_active, ctx, actor, username, kind == "enable")
+
+
 @router.post("/{kind}", response_class=HTMLResponse)
 async def admin_post(request: Request, kind: str) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_refused(request)
     actor = await _admin(request)
@@ -129,9 +141,11 @@ async def admin_post(request: Request, kind: str) -> Response:
     ctx = ctx_of(request)
     try:
         require_role(actor, Role.ADMIN)
-        if kind not in FORMS:
+        if kind not in FORMS + ACCOUNT_ACTIONS:
             raise ValidationFailed(f"unknown form {kind!r}")
-        if kind == "user":
+        if kind in ACCOUNT_ACTIONS:
+            await _account_action(ctx, actor, kind, _text(form, "username", 100))
+        elif kind == "user":
             await run_in_threadpool(
                 add_user, ctx, actor, _text(form, "username", 100), _text(form, "role", 20),
                 _text(form, "password", 200), _text(form, "department", 64) or None,

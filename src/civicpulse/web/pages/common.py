@@ -21,6 +21,7 @@ from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFa
 from civicpulse.domain.roles import Actor
 from civicpulse.services.staff import actor_for_token
 from civicpulse.web.deps import ctx_of
+from civicpulse.web.forms import UnreadableForm
 
 WEB = Path(__file__).resolve().parents[1]
 LOCALE_DIR = WEB.parent / "locale"
@@ -167,6 +168,18 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(staff.router)
     app.include_router(admin.router)
+
+    async def unreadable_form(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, UnreadableForm)
+        return refused(request, exc)
+
+    app.add_exception_handler(UnreadableForm, unreadable_form)
+
+
+def is_page(request: Request) -> bool:
+    """Whether ``request`` is for a page (answered in HTML), not the JSON API or Open311."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/open311/", "/openapi.json"))
 
 
 def photo_response(data: bytes, content_type: str) -> Response:

@@ -21,10 +21,11 @@ from civicpulse.services.public_views import (
     published_overview,
 )
 from civicpulse.services.scorecards import published_scorecards
-from civicpulse.web.deps import ctx_of, limit_public
+from civicpulse.web.deps import ctx_of, limit_public_async
 from civicpulse.web.pages.charts import horizontal_bars, stacked_columns
 from civicpulse.web.pages.common import choose_language, refused, render, session_actor
 from civicpulse.web.pages.maps import project_map
+from civicpulse.web.schemas import RecordId
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +39,7 @@ def _name(names: dict[str, dict[str, str]], code: str | None, lang: str) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> HTMLResponse:
-    limit_public(request)
+    await limit_public_async(request)
     ctx = ctx_of(request)
     overview = await run_in_threadpool(published_overview, ctx)
     names = await run_in_threadpool(catalogue_names, ctx)
@@ -74,7 +75,7 @@ async def case_list(
     status: str = Query("", max_length=32),
     page: int = Query(1, ge=1, le=100_000),
 ) -> HTMLResponse:
-    limit_public(request)
+    await limit_public_async(request)
     ctx = ctx_of(request)
     if status and status not in {s.value for s in CaseStatus}:
         status = ""
@@ -95,8 +96,8 @@ async def case_list(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_page(request: Request, case_id: int) -> HTMLResponse:
-    limit_public(request)
+async def case_page(request: Request, case_id: RecordId) -> HTMLResponse:
+    await limit_public_async(request)
     ctx = ctx_of(request)
     try:
         case = await run_in_threadpool(public_case, ctx, case_id)
@@ -108,7 +109,7 @@ async def case_page(request: Request, case_id: int) -> HTMLResponse:
 
 @router.get("/league", response_class=HTMLResponse)
 async def league(request: Request) -> HTMLResponse:
-    limit_public(request)
+    await limit_public_async(request)
     ctx = ctx_of(request)
     rows = await run_in_threadpool(published_scorecards, ctx, None, None)
     names = await run_in_threadpool(catalogue_names, ctx)
@@ -129,7 +130,7 @@ async def league(request: Request) -> HTMLResponse:
 async def case_map(request: Request) -> HTMLResponse:
     """Open cases on the city's areas, drawn as SVG on the server: works offline; base-map
     tiles are drawn under it only when the city configures a tile server."""
-    limit_public(request)
+    await limit_public_async(request)
     ctx = ctx_of(request)
     data = await run_in_threadpool(public_map, ctx)
     lang = choose_language(request)
@@ -150,7 +151,7 @@ async def case_map(request: Request) -> HTMLResponse:
 @router.get("/data", response_class=HTMLResponse)
 async def open_data(request: Request) -> HTMLResponse:
     """The open-data page: what can be downloaded, what each column means, how fresh it is."""
-    limit_public(request)
+    await limit_public_async(request)
     ctx = ctx_of(request)
     return render(
         request,
@@ -162,7 +163,7 @@ async def open_data(request: Request) -> HTMLResponse:
 
 @router.get("/data/{name}")
 async def open_data_download(request: Request, name: str) -> Response:
-    limit_public(request)
+    await limit_public_async(request)
     try:
         found = await run_in_threadpool(open_data_file, ctx_of(request), name)
     except DomainError as exc:

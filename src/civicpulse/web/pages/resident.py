@@ -29,7 +29,8 @@ from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.queries import case_id_for_code, track_case
 from civicpulse.services.verdicts import contest_rejection, verify_resolution
 from civicpulse.services.voices import Contact, VoiceInput
-from civicpulse.web.deps import ctx_of, limit_public
+from civicpulse.web.deps import ctx_of, limit_public_async
+from civicpulse.web.forms import read_form
 from civicpulse.web.intake import hear
 from civicpulse.web.pages.common import (
     choose_language,
@@ -41,7 +42,7 @@ from civicpulse.web.pages.common import (
     render,
 )
 from civicpulse.web.pages.maps import MapShape, project_map
-from civicpulse.web.schemas import CategoryHint
+from civicpulse.web.schemas import CategoryHint, RecordId
 
 router = APIRouter(include_in_schema=False)
 REPORT_MAP_WIDTH = 300
@@ -113,8 +114,8 @@ async def report_suggest(request: Request) -> CategoryHint:
 
     Nothing is stored: it answers only what the model thinks of the text, and only when it is
     at least as sure as intake requires before applying a category by itself."""
-    limit_public(request)
-    form = await request.form(max_files=0, max_fields=5)
+    await limit_public_async(request)
+    form = await read_form(request, max_files=0, max_fields=5)
     text = _text(form, "text")
     if len(text) < 8:
         return CategoryHint(category=None)
@@ -168,8 +169,8 @@ async def _photo(ctx: Context, form: Any) -> CleanPhoto | None:
 
 @router.post("/report", response_class=HTMLResponse)
 async def report_submit(request: Request) -> Response:
-    limit_public(request)
-    form = await request.form(max_files=1, max_fields=40)
+    await limit_public_async(request)
+    form = await read_form(request, max_files=1, max_fields=40)
     if not csrf_ok(request, form):
         return csrf_refused(request)
     ctx = ctx_of(request)
@@ -244,9 +245,9 @@ async def _track_page(
 
 
 @router.get("/track/{code}/photos/{photo_id}")
-async def track_photo(request: Request, code: str, photo_id: int) -> Response:
+async def track_photo(request: Request, code: str, photo_id: RecordId) -> Response:
     """A photo of the resident's own case: the tracking code is the key."""
-    limit_public(request)
+    await limit_public_async(request)
     ctx = ctx_of(request)
     try:
         case_id = await run_in_threadpool(case_id_for_code, ctx, code)
@@ -258,7 +259,7 @@ async def track_photo(request: Request, code: str, photo_id: int) -> Response:
 
 @router.get("/track/{code}", response_class=HTMLResponse)
 async def track_page(request: Request, code: str) -> HTMLResponse:
-    limit_public(request)
+    await limit_public_async(request)
     return await _track_page(request, code, done=request.query_params.get("done"))
 
 
@@ -267,8 +268,8 @@ async def _resident_action(
 ) -> Response:
     """The forms on the status page: checked, acted on, then back to the page with a note;
     a refusal shows the page again with the reason."""
-    limit_public(request)
-    form = await request.form()
+    await limit_public_async(request)
+    form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_refused(request)
     try:

@@ -1,7 +1,9 @@
-"""Staff pages: log in, the inbox (overdue first), the case page and its actions.
+"""Staff pages: log in and out, one's password, the inbox (overdue first), the case page
+and its actions.
 
 The session cookie holds a staff token from ``services.staff.login`` (HttpOnly, SameSite=Lax),
-so the pages and the API share one login rule and one throttle. Every action calls the same
+so the pages and the API share one login rule, one throttle and one lockout; logging out
+ends the token on the server. Every action calls the same
 service as the API route of the same name."""
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from civicpulse.services.case_insights import case_insights
 from civicpulse.services.photos import case_photo_ids, load_case_photo
 from civicpulse.services.public_views import catalogue_names
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
-from civicpulse.services.staff import login
-from civicpulse.web.deps import ctx_of, limit_public
+from civicpulse.services.staff import change_password, login, logout
+from civicpulse.web.deps import ctx_of, limit_public_async
+from civicpulse.web.forms import read_form
 from civicpulse.web.pages.common import (
     SESSION_COOKIE,
     csrf_ok,
@@ -34,6 +37,7 @@ from civicpulse.web.pages.common import (
     render,
     session_actor,
 )
+from civicpulse.web.schemas import RecordId
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 
@@ -50,11 +54,11 @@ async def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_refused(request)
     try:
-        limit_public(request, "login")
+        await limit_public_async(request, "login")
         username = _field(form, "username", 100)
         password = _field(form, "password", 200)
         token = await run_in_threadpool(login, ctx_of(request), username, password)
@@ -77,13 +81,50 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout", response_class=HTMLResponse)
-async def logout(request: Request) -> Response:
-    form = await request.form()
+async def logout_submit(request: Request) -> Response:
+    """Log out: the session's token is ended on the server, not only forgotten by this
+    browser, so a copied cookie or token stops working too."""
+    form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_refused(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await run_in_threadpool(logout, ctx_of(request), token)
     response = redirect(request, "/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.get("/password", response_class=HTMLResponse)
+async def password_form(request: Request) -> Response:
+    actor = await _actor(request)
+    if actor is None:
+        return redirect(request, "/staff/login")
+    return render(request, "pages/password.html", actor=actor)
+
+
+@router.post("/password", response_class=HTMLResponse)
+async def password_submit(request: Request) -> Response:
+    """Change one's own password; every other session of the account ends, this one goes on."""
+    form = await read_form(request)
+    if not csrf_ok(request, form):
+        return csrf_refused(request)
+    actor = await _actor(request)
+    if actor is None:
+        return redirect(request, "/staff/login")
+    try:
+        current = _field(form, "current_password", 200)
+        new = _field(form, "new_password", 200)
+        if new != _field(form, "repeat_password", 200):
+            raise ValidationFailed("the two new passwords differ")
+        ended = await run_in_threadpool(
+            change_password, ctx_of(request), actor, current, new,
+            request.cookies.get(SESSION_COOKIE),
+        )
+    except DomainError as exc:
+        return render(request, "pages/password.html", exc.status_code, actor=actor,
+                      error=exc.message)
+    return render(request, "pages/password.html", actor=actor, changed=True, ended=ended)
 
 
 async def _actor(request: Request) -> Actor | None:
@@ -175,7 +216,7 @@ async def _case_page(
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")
-async def case_photo(request: Request, case_id: int, photo_id: int) -> Response:
+async def case_photo(request: Request, case_id: RecordId, photo_id: RecordId) -> Response:
     """A photo of a case, for staff who may see the case."""
     actor = await _actor(request)
     if actor is None:
@@ -190,7 +231,7 @@ async def case_photo(request: Request, case_id: int, photo_id: int) -> Response:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_page(request: Request, case_id: int) -> Response:
+async def case_page(request: Request, case_id: RecordId) -> Response:
     actor = await _actor(request)
     if actor is None:
         return redirect(request, "/staff/login")
@@ -205,18 +246,18 @@ def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> No
         message=_field(form, "message", limits.TEXT),
         reason=_field(form, "reason"),
         department=_field(form, "department", limits.CODE),
-        into_case_id=int(into) if into.isdigit() else None,
+        into_case_id=int(into) if into.isdecimal() else None,
         urgent=_field(form, "urgent", 5) == "yes",
     )
     perform(
         ctx, actor, case_id, [command],
-        expected_version=int(raw_version) if raw_version.isdigit() else None,
+        expected_version=int(raw_version) if raw_version.isdecimal() else None,
     )
 
 
 @router.post("/cases/{case_id}/{action}", response_class=HTMLResponse)
-async def case_action(request: Request, case_id: int, action: str) -> Response:
-    form = await request.form()
+async def case_action(request: Request, case_id: RecordId, action: str) -> Response:
+    form = await read_form(request)
     if not csrf_ok(request, form):
         return csrf_refused(request)
     actor = await _actor(request)

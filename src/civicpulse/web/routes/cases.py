@@ -5,9 +5,7 @@ document tells a client generator every answer it must handle."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
@@ -18,10 +16,10 @@ from civicpulse.services.queries import CaseFilter, get_case, list_cases
 from civicpulse.services.read_models import CaseDetail, CaseList
 from civicpulse.web.deps import get_ctx, staff
 from civicpulse.web.schemas import (
-    MAX_ID,
     ActionOut,
     AssignIn,
     MergeIn,
+    RecordId,
     RejectIn,
     ReplyIn,
     ResolveIn,
@@ -32,8 +30,7 @@ from civicpulse.web.schemas import (
 
 router = APIRouter(tags=["cases"])
 
-#: ids past what the database stores are refused here instead of failing in the driver
-CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CaseId = RecordId
 
 
 #: what an action on a case can meet: no login, not the caller's case or role, no such case,

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
@@ -54,9 +54,26 @@ from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
 from civicpulse.services.staff import account_for_api_key, actor_for_token
 from civicpulse.services.voices import start_submission
-from civicpulse.web.deps import ctx_of, integration_for_key, limit_public
+from civicpulse.web.deps import ctx_of, integration_for_key, limit_public_async
+from civicpulse.web.forms import read_form
+from civicpulse.web.schemas.open311 import (
+    READ_PARAMETERS,
+    REQUEST_FORM,
+    UPDATE_FORM,
+    Open311Discovery,
+    Open311PostedRequest,
+    Open311PostedUpdate,
+    Open311RequestToken,
+    Open311RequestUpdate,
+    Open311Service,
+    Open311ServiceDefinition,
+    Open311ServiceRequest,
+    open311_responses,
+    path_parameters,
+    query_parameters,
+)
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], include_in_schema=False)
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-29T00:00:00Z"
@@ -82,18 +99,31 @@ def _error(fmt: str, status: int, description: str) -> Response:
 
 
 def open311(handler: Handler) -> Handler:
-    """Check the format, and turn any refusal into the specification's error body."""
+    """Check the format, and turn any refusal into the specification's error body.
+
+    The framework sees only ``request``: the handler's path parameters are passed from the
+    matched path, so nothing is validated (or refused with the app's own 422) before the
+    specification's errors can answer, and the document declares the parameters itself."""
 
     @functools.wraps(handler)
-    async def wrapper(*args: Any, **kwargs: Any) -> Response:
+    async def wrapper(request: Request) -> Response:
+        kwargs: dict[str, Any] = dict(request.path_params)
         fmt = kwargs.get("fmt", "json")
         if fmt not in FORMATS:
             return _error("json", 404, "use .xml or .json")
+        if any(isinstance(v, str) and "\x00" in v for v in kwargs.values()):
+            # PostgreSQL cannot compare a NUL; refused here, in the channel's own format
+            return _error(fmt, 400, "the address must not contain NUL characters (%00)")
         try:
-            return await handler(*args, **kwargs)
+            return await handler(request, **kwargs)
         except DomainError as exc:
             return _error(fmt, _http_status(exc), exc.message)
+        except HTTPException as exc:
+            # the framework's own refusals (a form that does not parse) in the same format
+            status = exc.status_code if exc.status_code in (400, 404) else 400
+            return _error(fmt, status, str(exc.detail))
 
+    del wrapper.__wrapped__  # FastAPI would read the handler's signature instead
     return wrapper
 
 
@@ -101,7 +131,7 @@ async def _params(request: Request) -> list[tuple[str, str]]:
     """Query and (for POST) form parameters, in order; the form's come last and win."""
     items = list(request.query_params.multi_items())
     if request.method == "POST":
-        form = await request.form()
+        form = await read_form(request)
         items += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     if any("\x00" in k or "\x00" in v for k, v in items):
         raise ValidationFailed("parameters must not contain NUL characters")
@@ -129,7 +159,7 @@ async def _integration(request: Request, params: Params, required: bool) -> Acto
     if not key:
         if required:
             raise PermissionDenied("api_key is required")
-        limit_public(request)
+        await limit_public_async(request)
         return None
     try:
         return await integration_for_key(request, key)
@@ -156,7 +186,11 @@ def _object(fmt: str, root: str, obj: dict[str, Any]) -> Response:
     return Response(render_object(fmt, root, obj), media_type=MEDIA_TYPES[fmt])
 
 
-@router.get("/discovery.{fmt}")
+@router.get(
+    "/discovery.{fmt}",
+    responses=open311_responses(Open311Discovery, "discovery"),
+    openapi_extra={"parameters": path_parameters()},
+)
 @open311
 async def discovery(request: Request, fmt: str) -> Response:
     s = ctx_of(request).settings
@@ -181,7 +215,11 @@ async def discovery(request: Request, fmt: str) -> Response:
     )
 
 
-@router.get("/services.{fmt}")
+@router.get(
+    "/services.{fmt}",
+    responses=open311_responses(Open311Service, "services", "service", 403, 429),
+    openapi_extra={"parameters": path_parameters() + READ_PARAMETERS},
+)
 @open311
 async def services(request: Request, fmt: str) -> Response:
     await _read_call(request)
@@ -189,7 +227,11 @@ async def services(request: Request, fmt: str) -> Response:
     return _list(fmt, "services", "service", items)
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get(
+    "/services/{service_code}.{fmt}",
+    responses=open311_responses(Open311ServiceDefinition, "service_definition", None, 403, 429),
+    openapi_extra={"parameters": path_parameters("service_code") + READ_PARAMETERS},
+)
 @open311
 async def service(request: Request, service_code: str, fmt: str) -> Response:
     await _read_call(request)
@@ -197,7 +239,13 @@ async def service(request: Request, service_code: str, fmt: str) -> Response:
     return _object(fmt, "service_definition", definition)
 
 
-@router.post("/requests.{fmt}")
+@router.post(
+    "/requests.{fmt}",
+    responses=open311_responses(
+        Open311PostedRequest, "service_requests", "request", 403, body=True
+    ),
+    openapi_extra={"parameters": path_parameters(), "requestBody": REQUEST_FORM},
+)
 @open311
 async def post_request(request: Request, fmt: str) -> Response:
     """Create a service request: a voice on the ``open311`` channel, answered after commit.
@@ -227,7 +275,18 @@ async def post_request(request: Request, fmt: str) -> Response:
     return _list(fmt, "service_requests", "request", [answer])
 
 
-@router.get("/requests.{fmt}")
+@router.get(
+    "/requests.{fmt}",
+    responses=open311_responses(Open311ServiceRequest, "service_requests", "request", 403, 429),
+    openapi_extra={"parameters": path_parameters() + READ_PARAMETERS + query_parameters(
+        ("service_request_id", "Request ids separated by commas; overrides the others."),
+        ("service_code", "Service codes separated by commas."),
+        ("start_date", "W3C datetime; the window is at most 90 days."),
+        ("end_date", "W3C datetime."),
+        ("status", "open, closed or both, separated by commas."),
+        ("page", "From 1."), ("page_size", "1 to 1000."),
+    )},
+)
 @open311
 async def get_requests(request: Request, fmt: str) -> Response:
     ctx = ctx_of(request)
@@ -237,7 +296,11 @@ async def get_requests(request: Request, fmt: str) -> Response:
     return _list(fmt, "service_requests", "request", items)
 
 
-@router.get("/requests/{service_request_id}.{fmt}")
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    responses=open311_responses(Open311ServiceRequest, "service_requests", "request", 403, 429),
+    openapi_extra={"parameters": path_parameters("service_request_id") + READ_PARAMETERS},
+)
 @open311
 async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     await _read_call(request)
@@ -245,7 +308,11 @@ async def get_request(request: Request, service_request_id: str, fmt: str) -> Re
     return _list(fmt, "service_requests", "request", [item])
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get(
+    "/tokens/{token}.{fmt}",
+    responses=open311_responses(Open311RequestToken, "service_requests", "request", 403, 429),
+    openapi_extra={"parameters": path_parameters("token") + READ_PARAMETERS},
+)
 @open311
 async def get_token(request: Request, token: str, fmt: str) -> Response:
     await _read_call(request)
@@ -253,7 +320,16 @@ async def get_token(request: Request, token: str, fmt: str) -> Response:
     return _list(fmt, "service_requests", "request", [item])
 
 
-@router.get("/servicerequestupdates.{fmt}")
+@router.get(
+    "/servicerequestupdates.{fmt}",
+    responses=open311_responses(
+        Open311RequestUpdate, "service_request_updates", "request_update", 403, 429
+    ),
+    openapi_extra={"parameters": path_parameters() + READ_PARAMETERS + query_parameters(
+        ("start_date", "W3C datetime; the window is at most 90 days."),
+        ("end_date", "W3C datetime."), ("page", "From 1."), ("page_size", "1 to 1000."),
+    )},
+)
 @open311
 async def get_updates(request: Request, fmt: str) -> Response:
     """The updates feed (FixMyStreet's extension), oldest first, ``page``/``page_size``."""
@@ -266,7 +342,13 @@ async def get_updates(request: Request, fmt: str) -> Response:
     return _list(fmt, "service_request_updates", "request_update", items)
 
 
-@router.post("/servicerequestupdates.{fmt}")
+@router.post(
+    "/servicerequestupdates.{fmt}",
+    responses=open311_responses(
+        Open311PostedUpdate, "service_request_updates", "request_update", 403, body=True
+    ),
+    openapi_extra={"parameters": path_parameters(), "requestBody": UPDATE_FORM},
+)
 @open311
 async def post_update_route(request: Request, fmt: str) -> Response:
     """A back office's update. With a staff member's bearer token it acts as that member;
@@ -313,8 +395,8 @@ async def _acting_staff(request: Request, ctx: Context, params: Params) -> Actor
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-@router.api_route("", methods=_ANY_METHOD)
-@router.api_route("/{rest:path}", methods=_ANY_METHOD)
+@router.api_route("", methods=_ANY_METHOD, include_in_schema=False)
+@router.api_route("/{rest:path}", methods=_ANY_METHOD, include_in_schema=False)
 async def elsewhere(request: Request, rest: str = "") -> Response:
     """Registered last, so it only sees what no route above serves: a wrong method on a
     served path (405) or a path nobody serves (404), in the format its extension names."""

@@ -1,4 +1,4 @@
-"""Public routes: login, tracking, the resident's verdict and the department scorecard.
+"""Public routes: login and logout, tracking, the resident's verdict and the department scorecard.
 
 Nothing here returns personal data: tracking shows the public timeline only, scorecards
 are aggregates.
@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 
-from civicpulse.domain.errors import ValidationFailed
-from civicpulse.domain.roles import RESIDENT
+from civicpulse.domain import limits
+from civicpulse.domain.errors import NotAuthenticated, ValidationFailed
+from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.infra.context import Context
 from civicpulse.services.queries import track_case
 from civicpulse.services.read_models import TrackedCase
 from civicpulse.services.scorecards import published_scorecards
-from civicpulse.services.staff import login
+from civicpulse.services.staff import change_password, login, logout
 from civicpulse.services.verdicts import contest_rejection, verify_resolution
-from civicpulse.web.deps import get_ctx, limit_public
+from civicpulse.web.deps import bearer, get_ctx, limit_public, staff
 from civicpulse.web.schemas import (
     ActionOut,
     ContestIn,
+    PasswordIn,
     ScorecardOut,
+    SessionsEndedOut,
     TokenOut,
     VerificationIn,
     refusals,
@@ -38,9 +42,41 @@ def token(
     password: str = Form(..., max_length=200),
     ctx: Context = Depends(get_ctx),
 ) -> TokenOut:
-    """Staff log in with username and password (OAuth2 password form) for a bearer token."""
+    """Staff log in with username and password (OAuth2 password form) for a bearer token.
+
+    429 when this address tried too often, or when the account name had too many failed
+    logins (it is locked for a while; unknown names are locked alike)."""
     limit_public(request, "login")
     return TokenOut(access_token=login(ctx, username, password))
+
+
+@router.post("/auth/logout", tags=["auth"], status_code=204, responses=refusals(401))
+def logout_token(
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ctx: Context = Depends(get_ctx),
+) -> Response:
+    """End this session: the token stops working at once (as Bearer and as the pages'
+    cookie). Logging out with a token that already ended is not an error."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise NotAuthenticated("send the token to end: Authorization: Bearer <token>")
+    logout(ctx, creds.credentials)
+    return Response(status_code=204)
+
+
+@router.post("/auth/password", tags=["auth"], responses=refusals(401, 403, body=True))
+def password(
+    body: PasswordIn,
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ctx: Context = Depends(get_ctx),
+    actor: Actor = Depends(staff),
+) -> SessionsEndedOut:
+    """Change your own password (403 if the current one is wrong). Every other session of
+    yours ends; the token that sent this one goes on working."""
+    assert creds is not None  # ``staff`` refused a call without one
+    ended = change_password(
+        ctx, actor, body.current_password, body.new_password, keep_token=creds.credentials
+    )
+    return SessionsEndedOut(sessions_ended=ended)
 
 
 @router.get("/track/{tracking_code}", tags=["residents"], responses=refusals(404, 429))
@@ -85,8 +121,7 @@ def scorecard(
     """Per department, from residents' verdicts and the timeline; small samples withheld."""
     limit_public(request)
     for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationFailed(f"{name} needs a time zone, e.g. 2026-01-01T00:00:00Z")
+        limits.check_moment(name, value)
     if since and until and since >= until:
         raise ValidationFailed("since must be before until")
     return [ScorecardOut(**vars(row)) for row in published_scorecards(ctx, since, until)]

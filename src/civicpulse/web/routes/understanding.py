@@ -3,9 +3,7 @@ of a merge and staff's urgency marks. Each is one service call; the services che
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicpulse.domain import limits
@@ -18,10 +16,10 @@ from civicpulse.services.text_reading import preview_reading as understand_text
 from civicpulse.services.topics import list_topics
 from civicpulse.services.urgency import mark_urgency
 from civicpulse.web.deps import get_ctx, limit_public, staff, staff_or_integration
-from civicpulse.web.schemas import MAX_ID, ActionOut, refusals
+from civicpulse.web.schemas import ActionOut, RecordId, refusals
 
 router = APIRouter(tags=["understanding"])
-CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CaseId = RecordId
 
 
 class UnmergeIn(BaseModel):

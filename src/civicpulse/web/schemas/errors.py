@@ -37,7 +37,8 @@ _WHY: dict[int, str] = {
     409: "The case changed meanwhile (stale version) or the action is not allowed in its state.",
     413: "The request body is larger than the server accepts.",
     422: "The input breaks a rule; `errors` names each field that failed to parse.",
-    429: "Too many requests from this address; the message says when to try again.",
+    429: "Too many requests from this address, or (logging in) too many failed logins to "
+    "this account name; the message says when to try again.",
 }
 
 

@@ -4,14 +4,17 @@ the wrong JSON type, is refused rather than guessed at, so a client learns of it
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from civicpulse.domain import limits
+from civicpulse.domain.limits import MAX_ID
 
-#: the largest id a database integer holds; larger ones are refused, not sent to the database
-MAX_ID = 2**63 - 1
+#: a record's id in a path, API and pages alike: ids past what the database stores are
+#: refused with 422 here instead of overflowing in the driver (a 500)
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
@@ -96,3 +99,10 @@ class VerificationIn(Strict):
 
 class ContestIn(Strict):
     reason: str = Field(min_length=1, max_length=limits.REASON)
+
+
+class PasswordIn(Strict):
+    """A staff member's own password change; their other sessions end."""
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)

@@ -23,6 +23,12 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"
 
 
+class SessionsEndedOut(BaseModel):
+    """How many of the account's sessions (tokens) were ended."""
+
+    sessions_ended: int
+
+
 class ActionOut(BaseModel):
     """The case after the action; send ``version`` with the next one to refuse lost updates."""
 
