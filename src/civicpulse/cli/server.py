@@ -63,7 +63,7 @@ def worker(
         typer.echo(
             f"sent {r.sent}, failed {r.failed}, escalated {r.escalated}, unverified "
             f"{r.unverified}, suggestions refreshed {r.resuggested}, "
-            f"voices placed in topics {r.topics_placed}"
+            f"voices placed in topics {r.topics_placed}, public texts checked {r.redacted}"
         )
         if once:
             return

@@ -1,4 +1,4 @@
-"""understand rerun / understand train-urgency / topics: the background side of understanding.
+"""understand rerun / redact / train-urgency, and topics: the background side of understanding.
 
 Intake matches and assesses each voice as it arrives; these commands do it for voices that
 came in another way (bulk import), redo it after a model or the rules changed, and place
@@ -12,6 +12,7 @@ import json
 import typer
 
 from civicpulse.cli.common import context, refusals_to_exit
+from civicpulse.services.redaction_pass import recheck_everything, redact_pending
 from civicpulse.services.same_problem import rerun
 from civicpulse.services.topics import list_topics, update_topics
 from civicpulse.services.urgency import train_urgency
@@ -38,6 +39,24 @@ def rerun_command(
     done = rerun(context(), everything=everything,
                  progress=lambda n: typer.echo(f"  {n:,} voices", err=True))
     typer.echo(f"{done:,} voices indexed and assessed")
+
+
+@understand.command("redact")
+@refusals_to_exit
+def redact_command(
+    everything: bool = typer.Option(
+        False, "--all", help="Check every public text again, not only those never checked."
+    ),
+) -> None:
+    """Write the public (redacted) form of case titles and public messages; with --all, after
+    the redaction rules or the name tagger changed. The worker does the unchecked ones on its
+    own; old public forms stay shown until their new one is written."""
+    ctx = context()
+    if everything:
+        run = recheck_everything(ctx)
+    else:
+        run = redact_pending(ctx, budget_seconds=float("inf"))
+    typer.echo(f"{run.titles:,} titles and {run.messages:,} messages checked")
 
 
 @understand.command("train-urgency")
