@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from civicpulse.domain.errors import NotFound
 from civicpulse.domain.roles import Actor, can_read_all_cases, check_case_visible, require_staff
 from civicpulse.domain.tracking import normalise_tracking_code
-from civicpulse.domain.workflow import AWAITING_ACTION, CaseStatus, allowed_actions
+from civicpulse.domain.workflow import AWAITING_ACTION, MAX_CONTESTS, CaseStatus, allowed_actions
 from civicpulse.infra.context import Context
 from civicpulse.services.public_text import shown
 from civicpulse.services.read_models import (
@@ -327,7 +327,7 @@ def track_case(ctx: Context, tracking_code: str) -> TrackedCase:
             joined=_joined(s, case),
             awaiting_verification=case.status == CaseStatus.RESOLVED.value,
             verification_due=case.verification_due,
-            can_contest=case.status == CaseStatus.REJECTED.value and case.contest_count < 1,
+            can_contest=case.status == CaseStatus.REJECTED.value and case.contest_count < MAX_CONTESTS,
             timeline=public_timeline(s, case.id),
         )
 
