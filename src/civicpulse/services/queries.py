@@ -327,7 +327,9 @@ def track_case(ctx: Context, tracking_code: str) -> TrackedCase:
             joined=_joined(s, case),
             awaiting_verification=case.status == CaseStatus.RESOLVED.value,
             verification_due=case.verification_due,
-            can_contest=case.status == CaseStatus.REJECTED.value and case.contest_count < MAX_CONTESTS,
+            can_contest=(
+                case.status == CaseStatus.REJECTED.value and case.contest_count < MAX_CONTESTS
+            ),
             timeline=public_timeline(s, case.id),
         )
 
