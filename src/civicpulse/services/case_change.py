@@ -33,6 +33,7 @@ from civicpulse.domain.workflow import (
 )
 from civicpulse.infra.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
+from civicpulse.services.public_text import public_form
 from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent, Department, ResidentContact, Voice
 
@@ -61,6 +62,10 @@ class Step:
     to_department_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     resident_notice: str | None = None  # template kind for the residents of the case
+    #: the message as the public may see it (``public_text.public_form``), computed by the
+    #: action's builder before the transaction: the name tagger takes milliseconds, too long
+    #: to hold the write lock for, and cheap once per staff reply or resident verdict
+    shown_message: str | None = None
 
 
 def run_changes(
@@ -171,6 +176,14 @@ def tell_residents(
         )
 
 
+def _public_form_of(step: Step) -> str | None:
+    """A public message gets its public form now, so nobody waits for the background pass;
+    a builder that did not compute it beforehand pays for it here."""
+    if not step.public or not step.message:
+        return None
+    return step.shown_message if step.shown_message is not None else public_form(step.message)
+
+
 def apply_transition(
     session: Session,
     ctx: Context,
@@ -214,6 +227,7 @@ def apply_transition(
             else None,
             message=step.message,
             public=step.public,
+            public_message=_public_form_of(step),
             data=step.data,
             created_at=now,
         )

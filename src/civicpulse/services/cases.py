@@ -29,6 +29,7 @@ from civicpulse.services.case_change import (
     tell_residents,
     transition,
 )
+from civicpulse.services.public_text import public_form
 from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent
 
@@ -46,13 +47,18 @@ def assigning(ctx: Context, actor: Actor, department: str) -> Change:
 def transferring(ctx: Context, actor: Actor, department: str, reason: str) -> Change:
     limits.check_length("department", department, limits.CODE)
     limits.check_length("reason", reason, limits.REASON)
+    shown = public_form(reason)
 
     def prepare(session: Session, case: Case) -> Step:
         dept = department_by_code(session, department)
         if dept.id == case.department_id:
             raise ValidationFailed("the case is already with that department")
         return Step(
-            message=reason, public=True, to_department_id=dept.id, data={"department": dept.code}
+            message=reason,
+            public=True,
+            to_department_id=dept.id,
+            data={"department": dept.code},
+            shown_message=shown,
         )
 
     return transition(ctx, actor, Action.TRANSFER, prepare, reason=reason)
@@ -65,15 +71,22 @@ def starting(ctx: Context, actor: Actor) -> Change:
 def replying(ctx: Context, actor: Actor, message: str, public: bool) -> Change:
     """A public reply reaches the resident; a non-public one is an internal note."""
     limits.check_length("message", message, limits.TEXT)
+    shown = public_form(message) if public else None
 
     def prepare(session: Session, case: Case) -> Step:
-        return Step(message=message, public=public, resident_notice="reply" if public else None)
+        return Step(
+            message=message,
+            public=public,
+            resident_notice="reply" if public else None,
+            shown_message=shown,
+        )
 
     return transition(ctx, actor, Action.REPLY, prepare, public_message=message)
 
 
 def resolving(ctx: Context, actor: Actor, message: str) -> Change:
     limits.check_length("message", message, limits.TEXT)
+    shown = public_form(message)
 
     def prepare(session: Session, case: Case) -> Step:
         return Step(
@@ -81,6 +94,7 @@ def resolving(ctx: Context, actor: Actor, message: str) -> Change:
             public=True,
             resident_notice="resolved",
             data={"resolution_number": case.resolution_count + 1},
+            shown_message=shown,
         )
 
     return transition(ctx, actor, Action.RESOLVE, prepare, public_message=message)
@@ -88,9 +102,10 @@ def resolving(ctx: Context, actor: Actor, message: str) -> Change:
 
 def rejecting(ctx: Context, actor: Actor, reason: str) -> Change:
     limits.check_length("reason", reason, limits.REASON)
+    shown = public_form(reason)
 
     def prepare(session: Session, case: Case) -> Step:
-        return Step(message=reason, public=True, resident_notice="rejected")
+        return Step(message=reason, public=True, resident_notice="rejected", shown_message=shown)
 
     return transition(ctx, actor, Action.REJECT, prepare, reason=reason)
 
@@ -222,6 +237,7 @@ def unmerging(ctx: Context, actor: Actor, reason: str) -> Change:
     if not reason or not reason.strip():
         raise ValidationFailed("unmerge needs a reason")
     limits.check_length("reason", reason, limits.REASON)
+    shown = public_form(reason)
 
     def change(session: Session, case: Case) -> dict[str, Any]:
         now = ctx.now()
@@ -257,6 +273,7 @@ def unmerging(ctx: Context, actor: Actor, reason: str) -> Change:
                 to_status=restored,
                 message=reason,
                 public=True,
+                public_message=shown,
                 data=data,
                 created_at=now,
             )
@@ -271,6 +288,7 @@ def unmerging(ctx: Context, actor: Actor, reason: str) -> Change:
                     actor=actor.label,
                     public=True,
                     message=reason,
+                    public_message=shown,
                     data={"case_id": case.id},
                     created_at=now,
                 )

@@ -21,7 +21,12 @@ and ``case_events.public_message``, NULL meaning "not checked yet".
   so for any other text the rules alone *are* the deep result (about 0.1 ms). New case rows
   carry it (:func:`checked_now`, used by ``case_rows``), so an English title is public and
   searchable the moment its voice is committed.
-* Otherwise by the background pass (``services/redaction_pass.py``), in the job loop: a
+* At write time for timeline messages: a staff reply, resolution, rejection or transfer
+  reason and a resident's verdict comment or contest reason are written one at a time by a
+  person, so their builders (``services/cases.py``, ``services/verdicts.py``) compute the
+  public form before the transaction, and the resident sees the answer at once.
+* Otherwise (titles of Chinese voices, which arrive at intake speed) by the background
+  pass (``services/redaction_pass.py``), in the job loop: a
   short, frequent tick on the embedded default (the in-process loop runs it every couple of
   seconds, finding pending rows through partial indexes), and every worker pass in
   production. It is incremental (only NULL rows) and idempotent (it writes only where the

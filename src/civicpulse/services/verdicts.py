@@ -17,6 +17,7 @@ from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import Action
 from civicpulse.infra.context import Context
 from civicpulse.services.case_change import ActionResult, Step, run_changes, transition
+from civicpulse.services.public_text import public_form
 from civicpulse.services.queries import case_id_for_code
 from civicpulse.storage.tables import Case, Verification
 
@@ -33,6 +34,7 @@ def verify_resolution(
     if not 1 <= satisfaction <= 5:
         raise ValidationFailed("satisfaction must be an integer from 1 to 5")
     limits.check_length("comment", comment, limits.COMMENT)
+    shown = public_form(comment) if comment else None
     case_id = case_id_for_code(ctx, tracking_code)
     action = Action.CONFIRM if fixed else Action.DISPUTE
 
@@ -60,6 +62,7 @@ def verify_resolution(
                 "satisfaction": satisfaction,
                 "resolution_number": case.resolution_count,
             },
+            shown_message=shown,
         )
 
     change = transition(ctx, actor, action, prepare, check_role=False)
@@ -69,12 +72,13 @@ def verify_resolution(
 def contest_rejection(ctx: Context, actor: Actor, tracking_code: str, reason: str) -> ActionResult:
     """A resident who thinks the city wrongly refused a case puts it back to the dispatcher."""
     limits.check_length("reason", reason, limits.REASON)
+    shown = public_form(reason)
     case_id = case_id_for_code(ctx, tracking_code)
     change = transition(
         ctx,
         actor,
         Action.CONTEST,
-        lambda s, c: Step(message=reason, public=True),
+        lambda s, c: Step(message=reason, public=True, shown_message=shown),
         reason=reason,
         check_role=False,
     )
