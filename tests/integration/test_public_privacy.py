@@ -190,7 +190,7 @@ def test_topic_labels_carry_no_name_fragments(city: City) -> None:
         city.ctx.clock.advance(hours=2)  # type: ignore[attr-defined]
     assert update_topics(city.ctx).placed == 4
     topics = list_topics(city.ctx)
-    assert topics and "路灯" in topics[0]["label"]
+    assert topics and "路灯" in topics[0].label
     body = city.client.get("/api/v1/topics").text
     for fragment in ("张三", "三丰", "张三丰"):
         assert fragment not in body

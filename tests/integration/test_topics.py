@@ -32,17 +32,17 @@ def test_topics_group_voices_label_them_and_stay_put(city: City) -> None:
     _say(city, BUS, "Smith")
     first = update_topics(city.ctx)
     assert first.placed == 6 and first.new_topics == 2
-    listed = {t["size"]: t for t in list_topics(city.ctx)}
+    listed = {t.size: t for t in list_topics(city.ctx)}
     assert set(listed) == {3}
-    labels = " ".join(t["label"] for t in list_topics(city.ctx))
+    labels = " ".join(t.label for t in list_topics(city.ctx))
     assert "搅拌站" in labels and "bus" in labels
-    keys_before = {t["key"] for t in list_topics(city.ctx)}
+    keys_before = {t.key for t in list_topics(city.ctx)}
 
     _say(city, MIXING_PLANT[3:], "李")
     second = update_topics(city.ctx)
     assert second.placed == 1 and second.new_topics == 0
     top = list_topics(city.ctx)
-    assert top[0]["size"] == 4 and {t["key"] for t in top} == keys_before
+    assert top[0].size == 4 and {t.key for t in top} == keys_before
     assert update_topics(city.ctx).placed == 0  # nothing new: nothing moves
 
 
@@ -67,7 +67,7 @@ def test_the_background_pass_places_new_voices_when_due(city: City) -> None:
     transport = SpoolTransport(city.ctx.settings.mail_spool_path)
     assert run_once(city.ctx, transport).topics_placed == 0  # not asked: nothing placed
     assert run_once(city.ctx, transport, topics=True).topics_placed == 3
-    assert list_topics(city.ctx)[0]["size"] == 3
+    assert list_topics(city.ctx)[0].size == 3
 
     every = Every(3600)
     assert every.due() and not every.due()  # once, then not again within the hour

@@ -78,9 +78,9 @@ def topics(
     run = update_topics(ctx)
     listed = list_topics(ctx, limit=limit)
     if as_json:
-        typer.echo(json.dumps(listed, ensure_ascii=False, default=str))
+        typer.echo(json.dumps([t.model_dump(mode="json") for t in listed], ensure_ascii=False))
         return
     typer.echo(f"{run.placed:,} voices placed, {run.new_topics:,} new topics, "
                f"{run.touched_topics:,} topics grew ({run.indexed:,} voices indexed first)")
     for t in listed:
-        typer.echo(f"{t['rank']:>3}  {t['size']:>6}  {t['key']:<12} {t['label']}")
+        typer.echo(f"{t.rank:>3}  {t.size:>6}  {t.key:<12} {t.label}")

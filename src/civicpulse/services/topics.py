@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from civicpulse.services.match_index import params_from
+from civicpulse.services.read_models import TopicView
 from civicpulse.services.same_problem import rerun
 from civicpulse.storage.tables import Topic, Voice, VoiceInsight, VoiceTopic
 from civicpulse.understanding.matching import Probe, signature_from_bytes
@@ -135,7 +136,7 @@ def update_topics(ctx: Context) -> TopicRun:
 
 def list_topics(
     ctx: Context, limit: int = 20, min_size: int = MIN_PHRASE_VOICES
-) -> list[dict[str, Any]]:
+) -> list[TopicView]:
     """The largest topics, public fields only (no text, no ids of voices or residents)."""
     with ctx.db.reader() as s:
         rows = s.scalars(
@@ -145,14 +146,14 @@ def list_topics(
             .limit(limit)
         ).all()
         return [
-            {
-                "key": t.key,
-                "label": t.label,
-                "phrases": list(t.phrases),
-                "size": t.size,
-                "first_at": t.first_at,
-                "last_at": t.last_at,
-                "rank": i,
-            }
+            TopicView(
+                key=t.key,
+                label=t.label,
+                phrases=list(t.phrases),
+                size=t.size,
+                first_at=t.first_at,
+                last_at=t.last_at,
+                rank=i,
+            )
             for i, t in enumerate(rows, 1)
         ]

@@ -52,7 +52,7 @@ def topics(
     """Discovered topics, largest first: key, label, phrases, size, first and last voice
     time. No text and no personal data; labels are phrases several residents used."""
     limit_public(request)
-    return [TopicView.model_validate(t) for t in list_topics(ctx, limit=limit, min_size=min_size)]
+    return list_topics(ctx, limit=limit, min_size=min_size)
 
 
 @router.post("/understand", responses=refusals(401, body=True))
