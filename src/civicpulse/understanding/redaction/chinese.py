@@ -94,6 +94,24 @@ def find_addresses(text: str, take: Take) -> None:
 _NOT_A_NAME = re.compile(r"某|[你您我他她]|[^\u4e00-\u9fff·]")
 
 
+# After a two-character PER, characters that start the rest of the sentence rather than end
+# a name: particles, prepositions, conjunctions, adverbs, copulas and verbs of saying,
+# locatives and words for family or a role.
+_NOT_LAST_CHAR = frozenset(
+    "的了在是说和与及等把被给对从为也都就又还跟同让将已曾要会称表向于则却才便因由以到去来用找"
+    "请叫问答讲道曰打做不没未再亦并而或即乃所之这那每各该其处家们氏某总老哥姐弟妹叔伯姨婆爷奶"
+    "妈爸母父儿女妻夫等、的地得着过吗呢吧啊呀嘛能可想应需"
+)
+# A PER word followed by one of these names a school, road, project or firm, not a person.
+_PLACE_WORD = re.compile(
+    r"小学|中学|大学|学校|幼儿园|公司|集团|项目|高速|公路|大道|路|街|巷|镇|乡|村|社区|小区|段|站|"
+    r"食品|厂|医院|银行|酒店|宾馆|商场|超市|广场|花园|大厦|市场|工业园|园区|景区|水库|大桥|隧道"
+)
+_PLACE_SUFFIX_CHARS = frozenset("段路街镇村站厂桥港湾洲岭坡寨庄铺")
+_PLURAL_PRONOUN = re.compile(r"(?:我们|你们|他们|咱们)$")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
 class ChineseTagger:
     """LAC over ONNX Runtime with one intra-op thread: parallelism comes from running several
     worker processes, and a session that spreads one short text over every core would make
@@ -158,11 +176,16 @@ class ChineseTagger:
 
     def find_names(self, text: str, take: Take) -> None:
         """PER words that look like a person's full name: a common surname first (the tagger
-        also marks brands and places, "海伦", "楚钢", as PER), no title after it. Extending a
-        two-character PER over the next character when the tagger cut a name ("王照|兵") was
-        tried and dropped: it took a verb ("黄美|捏造") more often than a name's last character."""
+        also marks brands and places, "海伦", "楚钢", as PER), no title after it, not the name
+        of a place or a project ("X小学", "X高速", "X项目", "X段"), not after "我们".
+
+        The tagger often cuts a three-character name after two characters and leaves the
+        last one as a word of its own ("王照|兵；"). A two-character PER is extended over that
+        character when it is not a function word or a common verb after a subject (the list
+        below) and the sentence goes on with punctuation or a word of two or more characters:
+        a lone character after it means the tagger split an ordinary word ("黄美|捏|造")."""
         words = self._words(text)
-        for start, end, tag in words:
+        for i, (start, end, tag) in enumerate(words):
             if tag != "PER":
                 continue
             name = text[start:end]
@@ -170,7 +193,14 @@ class ChineseTagger:
                 continue
             if not SURNAME_START.match(name):
                 continue
-            take(start, end, "name")
+            after = words[i + 1] if i + 1 < len(words) else None
+            if after and _PLACE_WORD.match(text, after[0]):
+                continue
+            if len(name) == 3 and name[-1] in _PLACE_SUFFIX_CHARS:
+                continue
+            if _PLURAL_PRONOUN.search(text, max(0, start - 2), start):
+                continue
+            take(start, extended_end(text, words, i), "name")
 
     def _words(self, text: str) -> list[tuple[int, int, str]]:
         # Long texts are cut at sentence ends so that a 5,000-character letter costs linear
@@ -179,6 +209,24 @@ class ChineseTagger:
         for m in re.finditer(r"[^。！？!?\n]{1,300}[。！？!?\n]?", text):
             words.extend((m.start() + s, m.start() + e, t) for s, e, t in self.tag(m.group()))
         return words
+
+
+def extended_end(text: str, words: list[tuple[int, int, str]], i: int) -> int:
+    """Where the name of the two-character PER word ``words[i]`` ends, over the next
+    character when the tagger cut a three-character name after two (see ``find_names``)."""
+    start, end, _ = words[i]
+    if end - start != 2 or i + 1 >= len(words):
+        return end
+    after_start, after_end, _ = words[i + 1]
+    if after_end - after_start != 1:
+        return end
+    last = text[after_start]
+    following = words[i + 2] if i + 2 < len(words) else None
+    if not _CJK_CHAR.match(last) or last in _NOT_LAST_CHAR:
+        return end
+    if following is not None and following[2] != "w" and following[1] - following[0] < 2:
+        return end
+    return after_end
 
 
 def _tsv(content: str) -> list[tuple[str, str]]:

@@ -223,12 +223,27 @@ def find_plates(text: str, take: Take) -> None:
             take(start, end, "plate")
 
 
+# "姓王名军利": the writer gives surname and given name apart; the given name is what
+# identifies (the surname alone is shared by millions), so it is the span taken.
+_SURNAME_THEN_GIVEN = re.compile(
+    rf"姓(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])[，,]?名(?P<name>{_GIVEN_CHAR}[\u4e00-\u9fff]?)"
+    rf"(?=[{re.escape(_AFTER_NAME)}\d\u3000\u00a0]|$)"
+)
+# A pronoun is never part of a name: "业主向您反映" is a cue word, a surname-like character
+# (向) and a pronoun.
+_PRONOUN = re.compile(r"[你您我他她它]")
+
+
 def find_cue_names(text: str, take: Take) -> None:
     """Chinese names after a word that introduces a person, and the names listed after it."""
+    for m in _SURNAME_THEN_GIVEN.finditer(text):
+        take(m.start("name"), m.end("name"), "name")
     for pattern in (_ZH_NAME, _ZH_NAME_BEFORE_PHONE):
         for m in pattern.finditer(text):
             group = next(g for g, v in m.groupdict().items() if v)
             if TITLED.search(m.group(group)):  # "书记：陈局长" names an office
+                continue
+            if _PRONOUN.search(m.group(group)):
                 continue
             take(m.start(group), m.end(group), "name")
             at = m.end(group)
