@@ -40,6 +40,23 @@ def run_cli(
     )
 
 
+def wait_until_serving(base: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """Poll ``/healthz`` until the server answers; fail with its output if it exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"server exited early: {out}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start in {seconds:g} s")
+        time.sleep(0.2)
+
+
 @contextmanager
 def live_server(env: dict[str, str], *args: str) -> Iterator[str]:
     """Start ``civicpulse serve`` on a free port; yields its base URL; stops it after."""
@@ -61,19 +78,7 @@ def live_server_process(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"server exited early: {out}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start in 30 s")
-            time.sleep(0.2)
+        wait_until_serving(base, proc, seconds=30)
         yield base, proc
     finally:
         proc.terminate()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import re
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from civicpulse.services.staff import actor_for_api_key, login
 from civicpulse.settings import Settings
 from civicpulse.storage.tables import Case, CaseEvent, StaffUser, Voice
 from tests.conftest import SHARED_DATA, shared_data
-from tests.live import BIN, cli_env, free_port, run_cli
+from tests.live import BIN, cli_env, free_port, run_cli, wait_until_serving
 
 
 def _check_city(ctx: Context, report: SeedReport, voices: int) -> None:
@@ -180,16 +179,7 @@ def test_demo_command_serves_the_city_over_http(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "demo did not serve within 120 s"
-            time.sleep(0.3)
+        wait_until_serving(base, proc, seconds=120)
         card = httpx.get(f"{base}/api/v1/departments/scorecard", timeout=10)
         assert card.status_code == 200
         rows = {row["department"]: row for row in card.json()}

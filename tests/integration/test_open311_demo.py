@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.live import BIN, cli_env, free_port
+from tests.live import BIN, cli_env, free_port, wait_until_serving
 
 
 def test_demo_discovery_names_the_host_and_port_it_serves_on(tmp_path: Path) -> None:
@@ -25,16 +24,7 @@ def test_demo_discovery_names_the_host_and_port_it_serves_on(tmp_path: Path) -> 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "demo did not serve within 120 s"
-            time.sleep(0.3)
+        wait_until_serving(base, proc, seconds=120)
         discovery = httpx.get(f"{base}/open311/v2/discovery.json", timeout=10).json()
         [endpoint] = discovery["endpoints"]
         assert endpoint["url"] == f"{base}/open311/v2"
