@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from civicpulse.channels.open311.mapping import CLOSING_STATUSES
 from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.geo import validate_point
@@ -77,18 +78,6 @@ STANDARD_FIELDS = (
     "lat",
     "long",
     "media_url",
-)
-#: FixMyStreet's extended statuses that close a report there (INTERNAL_REFERRAL moves it)
-CLOSING_UPDATES = frozenset(
-    {
-        "CLOSED",
-        "FIXED",
-        "DUPLICATE",
-        "NOT_COUNCILS_RESPONSIBILITY",
-        "NO_FURTHER_ACTION",
-        "UNABLE_TO_FIX",
-        "WONT_FIX",
-    }
 )
 
 REQUESTS = "requests.json"
@@ -522,5 +511,5 @@ def _record_update(run: _Run, staff: Actor, case: StoredCase | None, u: dict[str
         report.updates_recorded += 1
     else:
         report.updates_skipped += 1
-    if status.upper().replace(" ", "_") in CLOSING_UPDATES and not case.closed:
+    if status.upper().replace(" ", "_") in CLOSING_STATUSES and not case.closed:
         run.to_close[case.case_id] = f"Closed in {run.options.url} (update {uid}: {status})."

@@ -100,6 +100,9 @@ class UpdatePlan:
 
 _WORKING = ("INVESTIGATING", "IN_PROGRESS", "ACTION_SCHEDULED")
 _REFUSING = ("NOT_COUNCILS_RESPONSIBILITY", "NO_FURTHER_ACTION", "UNABLE_TO_FIX", "WONT_FIX")
+#: the extended statuses that close a report on the remote side (INTERNAL_REFERRAL moves it
+#: to another body; the working ones keep it open)
+CLOSING_STATUSES = frozenset({"CLOSED", "FIXED", "DUPLICATE", *_REFUSING})
 
 
 def plan_update(
