@@ -12,7 +12,7 @@ from civicpulse.infra.context import Context
 from civicpulse.services import cases as case_actions
 from civicpulse.services.case_insights import case_insights
 from civicpulse.services.read_models import CaseInsights, TextUnderstanding, TopicView
-from civicpulse.services.text_reading import preview_reading as understand_text
+from civicpulse.services.text_reading import preview_reading
 from civicpulse.services.topics import list_topics
 from civicpulse.services.urgency import mark_urgency
 from civicpulse.web.deps import get_ctx, limit_public, staff, staff_or_integration
@@ -64,7 +64,7 @@ def understand(
     """What intake would make of a text, nothing stored: language, the model's category and
     department, urgency with reasons, the redacted text and the open case it would join.
     For staff and integrations (by API key), since it can name open cases."""
-    return understand_text(ctx, actor, body.text, body.title, body.lat, body.lon)
+    return preview_reading(ctx, actor, body.text, body.title, body.lat, body.lon)
 
 
 # exclude_unset: a voice never assessed has no urgency and match keys at all, not nulls
