@@ -27,6 +27,11 @@ class CaseFacts:
 
 @dataclass
 class ScorecardRow:
+    """A department's record; rates are null when the sample is too small to publish.
+
+    The JSON API returns these rows as they are (FastAPI describes a dataclass like a model),
+    so the published fields are defined here once, not copied into a response schema."""
+
     department: str
     cases_received: int
     first_response_on_time_rate: float | None

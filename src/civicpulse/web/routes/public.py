@@ -15,6 +15,7 @@ from civicpulse.domain import limits
 from civicpulse.domain.errors import NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.infra.context import Context
+from civicpulse.insight.scorecard import ScorecardRow
 from civicpulse.services.queries import track_case
 from civicpulse.services.read_models import TrackedCase
 from civicpulse.services.scorecards import published_scorecards
@@ -25,7 +26,6 @@ from civicpulse.web.schemas import (
     ActionOut,
     ContestIn,
     PasswordIn,
-    ScorecardOut,
     SessionsEndedOut,
     TokenOut,
     VerificationIn,
@@ -117,11 +117,11 @@ def scorecard(
     since: datetime | None = None,
     until: datetime | None = None,
     ctx: Context = Depends(get_ctx),
-) -> list[ScorecardOut]:
+) -> list[ScorecardRow]:
     """Per department, from residents' verdicts and the timeline; small samples withheld."""
     limit_public(request)
     for name, value in (("since", since), ("until", until)):
         limits.check_moment(name, value)
     if since and until and since >= until:
         raise ValidationFailed("since must be before until")
-    return [ScorecardOut(**vars(row)) for row in published_scorecards(ctx, since, until)]
+    return published_scorecards(ctx, since, until)

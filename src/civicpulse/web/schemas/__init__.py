@@ -23,7 +23,6 @@ from civicpulse.web.schemas.requests import (
 from civicpulse.web.schemas.responses import (
     ActionOut,
     CategoryHint,
-    ScorecardOut,
     SessionsEndedOut,
     TokenOut,
     VoiceOut,
@@ -45,7 +44,6 @@ __all__ = [
     "RejectIn",
     "ReplyIn",
     "ResolveIn",
-    "ScorecardOut",
     "SessionsEndedOut",
     "Strict",
     "TokenOut",

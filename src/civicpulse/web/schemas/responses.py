@@ -38,21 +38,6 @@ class ActionOut(BaseModel):
     department: str | None
 
 
-class ScorecardOut(BaseModel):
-    """A department's record; rates are null when the sample is too small to publish."""
-
-    department: str
-    cases_received: int
-    first_response_on_time_rate: float | None
-    resolved_rate: float | None
-    confirmed_resolution_rate: float | None
-    satisfaction_mean: float | None
-    reopen_rate: float | None
-    transfers_out: int
-    verified_sample_size: int
-    sample_too_small: bool
-
-
 class CategoryHint(BaseModel):
     """The report form's preselected category; ``confidence`` is sent only with a category
     (the route leaves it unset otherwise), and no category when the model is unsure."""
