@@ -70,3 +70,20 @@ def test_a_changed_source_is_noticed(data: Path, tmp_path: Path) -> None:
     bad.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match="changed"):
         _bench().evaluate_real(bad, data)
+
+
+@pytest.mark.parametrize(
+    "name", ["redaction_heldout_spans", "redaction_fresh_spans", "redaction_third_spans",
+             "redaction_fourth_spans"],
+)
+def test_held_out_sets_still_point_at_their_texts(data: Path, name: str) -> None:
+    """Each labelled window still reads the text it was labelled on (SHA-1 prefix), and every
+    span lies inside its window: a moved or edited source would silently change the figures
+    in bench/README.md."""
+    path = ROOT / "tests" / "data" / f"{name}.jsonl"
+    rows = list(_bench().real_texts(path, data))
+    assert len(rows) >= 100
+    for row, _text in rows:
+        assert "_text" not in row
+        for start, end, _kind, *_ in row["spans"]:
+            assert row["start"] <= start < end <= row["end"], (row["key"], start, end)

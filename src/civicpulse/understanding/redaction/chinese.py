@@ -21,7 +21,7 @@ import threading
 from importlib import resources
 from typing import Any
 
-from civicpulse.understanding.redaction.rules import SURNAME_START, TITLED, Take
+from civicpulse.understanding.redaction.rules import COMPOUND_START, SURNAME_START, TITLED, Take
 
 _NUM = r"(?:[0-9０-９]{1,5}|[A-Za-z][0-9]{0,3})"
 _CN_NUM = r"[一二三四五六七八九十两]{1,3}"
@@ -31,15 +31,17 @@ _CN_NUM = r"[一二三四五六七八九十两]{1,3}"
 _HOUSEHOLD = r"(?:室|户|号院|号(?!楼))"
 _SHARED = r"(?:号楼|栋|幢|座|单元|楼|层|期|组|弄)"
 _NOT_AFTER = r"(?!线|文件|令|地铁|公交|路车|以后|之后|左右|前后|份|码|房间|窗口|床|病房)"
-_LINK = rf"{_NUM}[\-－—]?(?:{_HOUSEHOLD}|{_SHARED}){_NOT_AFTER}"
+# "2—9栋": one building's number written as a pair
+_LINK = rf"{_NUM}(?:[\-－—]{_NUM})?[\-－—]?(?:{_HOUSEHOLD}|{_SHARED}){_NOT_AFTER}"
 _DASHED = rf"{_NUM}(?:[\-－—][0-9]{{1,5}})*[\-－—][0-9]{{3,5}}(?:室|号|房)?(?![0-9]|栋|幢|号楼)"
 _CN_LINK = rf"{_CN_NUM}(?:号楼|栋|幢|单元|组)"
-_ROOM = r"[0-9]{3,5}(?![0-9元万年月日个人次%％米平㎡])"
+# a room after the building, bare or in brackets ("B1栋（706）")
+_ROOM = r"(?:[0-9]{3,5}|[（(][0-9]{3,5}[）)])(?![0-9元万年月日个人次%％米平㎡])"
 _CHAIN = re.compile(
     rf"(?<![0-9A-Za-z０-９年月日第约近共的份])(?P<chain>(?:{_DASHED}|{_LINK}|{_CN_LINK})"
     rf"(?:[\s,，]?(?:{_DASHED}|{_LINK}|{_CN_LINK}))*(?:{_ROOM})?)"
 )
-_IS_HOUSEHOLD = re.compile(rf"{_HOUSEHOLD}$|{_DASHED}$|[0-9]{{3,5}}$")
+_IS_HOUSEHOLD = re.compile(rf"{_HOUSEHOLD}$|{_DASHED}$|[0-9]{{3,5}}[）)]?$")
 # What a compound, street or village name ends with: a chain of one link is an address only
 # right after one of these ("霞光北院B1-103", "人民路88号").
 _PLACE_END = re.compile(
@@ -64,7 +66,8 @@ def _place_start(text: str, end: int, limit: int = 12) -> int:
         if _STOP_BACK.search(before):
             break
         ch = text[start - 1]
-        if ch in "市县省镇乡" or (
+        # a house or room number before ends the address before: "路188号藏珑湖花园2栋…"
+        if ch in "市县省镇乡号室户" or (
             ch == "区" and text[start - 2 : start] not in ("小区", "社区", "园区", "校区", "片区")
         ):
             break
@@ -102,12 +105,22 @@ _NOT_LAST_CHAR = frozenset(
     "请叫问答讲道曰打做不没未再亦并而或即乃所之这那每各该其处家们氏某总老哥姐弟妹叔伯姨婆爷奶"
     "妈爸母父儿女妻夫等、的地得着过吗呢吧啊呀嘛能可想应需"
 )
+# A PER word ending in one of these is a surname-like character and the next words ("肖要我们",
+# "莫让", "徐家老屋", "方何在"): particles, verbs of wanting and letting, "家".
+_NOT_NAME_END = frozenset(
+    "的了在是说和与及把被给对从也都就又还跟让将已曾要会称则却才便因由以到用找请叫问答讲道家们等"
+    "吗呢吧啊呀嘛想应需"
+)
 # A PER word followed by one of these names a school, road, project or firm, not a person.
 _PLACE_WORD = re.compile(
     r"小学|中学|大学|学校|幼儿园|公司|集团|项目|高速|公路|大道|路|街|巷|镇|乡|村|社区|小区|段|站|"
-    r"食品|厂|医院|银行|酒店|宾馆|商场|超市|广场|花园|大厦|市场|工业园|园区|景区|水库|大桥|隧道"
+    r"食品|厂|医院|银行|酒店|宾馆|商场|超市|广场|花园|大厦|市场|工业园|园区|景区|水库|大桥|隧道|"
+    r"写字楼|楼盘|线|牌|教育|培训|科技|置业|物业|实业|地产"
 )
 _PLACE_SUFFIX_CHARS = frozenset("段路街镇村站厂桥港湾洲岭坡寨庄铺")
+# LAC's tags under which jieba's guess of a name is not taken: LAC saw a place, a firm or a
+# time there, or already judged it as a person (the filters above had their say).
+_NOT_SECOND_OPINION = frozenset({"LOC", "ORG", "PER", "TIME", "w", "m"})
 _PLURAL_PRONOUN = re.compile(r"(?:我们|你们|他们|咱们)$")
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
@@ -191,6 +204,8 @@ class ChineseTagger:
             name = text[start:end]
             if not 2 <= len(name) <= 4 or _NOT_A_NAME.search(name) or TITLED.search(name):
                 continue
+            if name[-1] in _NOT_NAME_END or (len(name) == 4 and not COMPOUND_START.match(name)):
+                continue
             if not SURNAME_START.match(name):
                 continue
             after = words[i + 1] if i + 1 < len(words) else None
@@ -200,7 +215,21 @@ class ChineseTagger:
                 continue
             if _PLURAL_PRONOUN.search(text, max(0, start - 2), start):
                 continue
-            take(start, extended_end(text, words, i), "name")
+            end = extended_end(text, words, i)
+            if TITLED.search(text, start, end) or is_common_word(text[start:end]):
+                continue
+            take(start, end, "name")
+        lac_words = {(start, end): tag for start, end, tag in words}
+        for start, end, word, tag in jieba_words(text):
+            if tag != "nr" or not 2 <= len(word) <= 3 or _NOT_A_NAME.search(word):
+                continue
+            if lac_words.get((start, end), "PER") in _NOT_SECOND_OPINION or word[0] in "于":
+                continue
+            if TITLED.search(word) or not SURNAME_START.match(word) or rjieba_has(word):
+                continue
+            if _PLACE_WORD.match(text, end) or (len(word) == 3 and word[-1] in _PLACE_SUFFIX_CHARS):
+                continue
+            take(start, end, "name")
 
     def _words(self, text: str) -> list[tuple[int, int, str]]:
         # Long texts are cut at sentence ends so that a 5,000-character letter costs linear
@@ -209,6 +238,38 @@ class ChineseTagger:
         for m in re.finditer(r"[^。！？!?\n]{1,300}[。！？!?\n]?", text):
             words.extend((m.start() + s, m.start() + e, t) for s, e, t in self.tag(m.group()))
         return words
+
+
+def jieba_words(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, word, part of speech) of each word jieba's dictionary and HMM find."""
+    import rjieba
+
+    words: list[tuple[int, int, str, str]] = []
+    at = 0
+    for word, tag in rjieba.tag(text):
+        words.append((at, at + len(word), word, tag))
+        at += len(word)
+    return words
+
+
+def rjieba_has(word: str) -> bool:
+    import rjieba
+
+    return bool(rjieba.has_word(word))
+
+
+def is_common_word(word: str) -> bool:
+    """Whether jieba's dictionary lists ``word`` as a word rather than a person: the tagger
+    marks words like 安宁 (peace), 路南 (south of the road), 黄土 (loess) or 杜撰 (to make
+    up) as people when they stand where a subject would. The dictionary's own "nr" tag is
+    trusted only for three characters and more (it lists public figures, "何建军"); on two
+    it is noise (杜撰 is "nr" there)."""
+    import rjieba
+
+    if not rjieba.has_word(word):
+        return False
+    tags = rjieba.tag(word)
+    return len(word) < 3 or not (len(tags) == 1 and tags[0][1].startswith("nr"))
 
 
 def extended_end(text: str, words: list[tuple[int, int, str]], i: int) -> int:

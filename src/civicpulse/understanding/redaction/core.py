@@ -62,6 +62,7 @@ class Redactor:
         rules.find_numbers(text, take)
         rules.find_plates(text, take)
         rules.find_cue_names(text, take)
+        rules.find_titled_names(text, take)
         english.find_names(text, take)
         chinese.find_addresses(text, take)
         english.find_addresses(text, take)

@@ -42,8 +42,10 @@ _NOT_COUNTER = "".join(
 )
 _ADDRESS = re.compile(
     # "Flat 3, 27 Mill Road"
-    rf"(?<![\w$£€.,/])(?<!\d:){_NOT_COUNTER}(?:{_UNIT}\.?\s*#?\s*\w{{1,4}},?\s+)?"
-    r"#?\s?\d{1,5}[A-Za-z]?(?:\s?[-–]\s?\d{1,5}[A-Za-z]?)?"  # 27, 8-4, #7-11, 12B
+    rf"(?:(?<=[Nn]o\.)|(?<![\w$£€.,/]))(?<!\d:){_NOT_COUNTER}"
+    rf"(?:{_UNIT}\.?\s*#?\s*\w{{1,4}},?\s+)?"
+    # 27, 8-4, #7-11, 12B; not "the 200s" (a block of a street, shared by many)
+    r"#?\s?\d{1,5}(?:[A-Za-z](?<![0-9]s))?(?:\s?[-–]\s?\d{1,5}[A-Za-z]?)?"
     r"\s+(?:(?:N|S|E|W|North|South|East|West)\.?\s+)?"
     rf"(?:(?:{_STREET_WORD}\s+){{1,3}}(?i:{_STREET_TYPES})|Broadway)\b\.?"
     rf"(?:,?\s*{_UNIT}\.?\s*#?\s*[A-Za-z]?\d{{1,5}}[A-Za-z]?\b)?"
@@ -119,8 +121,9 @@ _PLACE_WORDS_LOWER = frozenset(w.lower() for w in _PLACE_WORDS)
 # "871 Turk back of building"): a number of 2 to 5 digits and one capitalised word is taken
 # when what follows reads as the end of a place (a preposition of place, a verb, punctuation).
 _BARE_ADDRESS = re.compile(
-    r"(?<![\w$£€.,/#:-])\d{2,5}\s+(?P<street>[A-Z][a-z]+(?:['’][A-Z][a-z]+)?)"
-    r"(?=\s*(?:[.,;)]|$)|\s+(?:between|at|near|and|on|in|back|has|is|was|Reported|corner)\b)"
+    r"(?<![\w$£€.,/#:-])(?:\d{2,5}\s+|\d{1,5}\s+(?:South|North|East|West)\s+)"
+    r"(?P<street>(?:[A-Z][a-z]*['’])?[A-Z][a-z]+(?:\s(?:Ness|Street|St))?)"
+    r"(?=\s*(?:[.,;)]|$)|\s+(?:between|at|near|and|on|in|back|has|is|was|Reported|corner|nor|parking)\b)"
 )
 _NOT_STREET = _word_set(
     'Tents Tent People Bags Units Bricks Items Cars Bikes Carts Days Hours Minutes Weeks Years Am '

@@ -120,6 +120,7 @@ _SURNAMES = (
     "兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻"
     "祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿"
     "桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+    "谌禹阙冼揭庹粟晋郁匡湛鄢旷"
 )
 # Characters that do not start a given name but often follow a cue ("本人于上周", "我是王府小区").
 _NOT_GIVEN = "上下去今昨前后年月日在已也都多一不没被把对的是了们区市县镇村某"
@@ -130,6 +131,7 @@ _AFTER_NAME = (
 )
 _SURNAME = rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])(?!先生|女士|[\u4e00-\u9fff]?族)"
 SURNAME_START = re.compile(rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])")
+COMPOUND_START = re.compile(_COMPOUND_SURNAMES)
 _GIVEN_CHAR = rf"[^{_NOT_GIVEN}\W\d_A-Za-z]"
 # Two or three characters; three when the third is followed by punctuation ("我叫龙国和，"),
 # otherwise as few as the context allows.
@@ -174,7 +176,7 @@ _ZH_NAME_BEFORE_PHONE = re.compile(
 # names an office or a role, as "X先生" does: the tagger marks them PER, we do not.
 TITLED = re.compile(
     r"(?:局长|书记|厅长|市长|县长|区长|镇长|乡长|村长|主任|老师|校长|院长|科长|处长|部长|省长"
-    r"|主席|委员|经理|董事长|总监|队长|站长|所长|厂长|师傅|医生|律师|警官|先生|女士|同志|婆婆"
+    r"|主席|委员|经理|老板|庭长|董事长|总监|队长|站长|所长|厂长|师傅|医生|律师|警官|先生|女士|同志|婆婆"
     r"|爷爷|奶奶|阿姨|叔叔|大爷|大妈|总|母|父|哥|姐|嫂|局|大)$"
 )
 
@@ -232,6 +234,45 @@ _SURNAME_THEN_GIVEN = re.compile(
 # A pronoun is never part of a name: "业主向您反映" is a cue word, a surname-like character
 # (向) and a pronoun.
 _PRONOUN = re.compile(r"[你您我他她它]")
+
+
+# A full or given name right before an office ("，易炼红书记要求", "衡花书记、忠雄市长"): how
+# residents address or quote officials. Only after a boundary, so the span is the whole
+# run between it and the title; and only when the run is not a word of its own (区委, 支部),
+# holds no character of an office, a cue or a function word, and does not end as "请张"
+# (a cue and a surname: "请张书记" names an office).
+_OFFICE = r"书记|市长|县长|区长|省长|局长|厅长|镇长|乡长|主任|主席|部长|处长|科长"
+_BEFORE_OFFICE = re.compile(
+    rf"(?:^|(?<=[，,。；;！!？?、：:\s\u3000（(“\"])|(?<=尊敬的)|(?<=亲爱的))"
+    rf"(?P<name>[\u4e00-\u9fff]{{2,3}})(?P<office>{_OFFICE})"
+)
+_NOT_IN_NAME_BEFORE_OFFICE = frozenset(
+    "委党局市区县镇乡村支部厂院校所站队处科组会办司厅省总副正常务书长主任领导同志老师"
+    "我你他她您们的了在是和与及向给请望问求谢敬尊希恳盼乞致但而且要换一般不知道均见难当相信想"
+    "多次特再并只如果那个该对被把让由从为有又原约推说某"
+)
+
+
+def find_titled_names(text: str, take: Take) -> None:
+    """Names right before an office they hold ("易炼红书记", "炼红书记"): see above.
+
+    jieba's dictionary (``rjieba``) tells a word from a name here: "班主任" is a word, so
+    "班" is not a given name; "市委" is a word, so "市委书记" names no one."""
+    import rjieba
+
+    for m in _BEFORE_OFFICE.finditer(text):
+        name = m.group("name")
+        # a surname, a given character, then one that is often a function word ("唐阳向局长")
+        checked = name[:2] if len(name) == 3 and SURNAME_START.match(name) else name
+        if any(ch in _NOT_IN_NAME_BEFORE_OFFICE for ch in checked) or rjieba.has_word(name):
+            continue
+        if rjieba.has_word(name[-1] + m.group("office")):
+            continue
+        if len(name) == 3 and rjieba.has_word(name[:2]):
+            continue
+        if len(name) == 2 and SURNAME_START.fullmatch(name[1]):
+            continue
+        take(m.start("name"), m.end("name"), "name")
 
 
 def find_cue_names(text: str, take: Take) -> None:
