@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_classify.py                 # everything
     .venv/bin/python bench/bench_classify.py --task gov      # or boston, cfpb, speed, lang
+    .venv/bin/python bench/bench_classify.py --task gov --no-chinese-words   # n-grams alone
 
 gov     gov_message_board/labelled_messages.csv, 7 level-1 categories, stratified 5-fold CV:
         macro-F1 per fold, per-class precision/recall/F1 over all folds' predictions.
@@ -34,7 +35,7 @@ from pathlib import Path
 from civicpulse.understanding.classifier import CharNgramClassifier, TrainingOptions
 
 OPTIONS = TrainingOptions()
-"""What every task trains with; --linear-model and --max-chars change it."""
+"""What every task trains with; --linear-model, --max-chars and --no-chinese-words change it."""
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -245,8 +246,19 @@ def main() -> None:
     parser.add_argument("--task", choices=[*TASKS, "all"], default="all")
     parser.add_argument("--linear-model", choices=["nb-svm", "svm"], default=OPTIONS.linear_model)
     parser.add_argument("--max-chars", type=int, default=None)
+    parser.add_argument(
+        "--chinese-words",
+        action=argparse.BooleanOptionalAction,
+        default=OPTIONS.chinese_words,
+        help="jieba words of Chinese texts beside the character n-grams (default: on)",
+    )
     args = parser.parse_args()
-    OPTIONS = replace(OPTIONS, linear_model=args.linear_model, max_chars=args.max_chars)
+    OPTIONS = replace(
+        OPTIONS,
+        linear_model=args.linear_model,
+        max_chars=args.max_chars,
+        chinese_words=args.chinese_words,
+    )
     print(f"options: {OPTIONS}")
     for name, task in TASKS.items():
         if args.task in (name, "all"):

@@ -125,6 +125,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         database_url=db_url,
         public_rate_limit_per_minute=10_000,
         login_rate_limit_per_minute=10_000,
+        support_rate_limit_per_minute=10_000,
         scorecard_min_sample=1,
         public_aggregate_cache_seconds=0,
         password_hash_memory_kib=1024,

@@ -154,6 +154,31 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(
         30.0, gt=0, description="First retry delay; it doubles after each failure."
     )
+    brief_recipients: str = Field(
+        "",
+        description="Comma-separated e-mail addresses that receive the leader's brief of the "
+        "week just ended as PDF, once a week each; empty mails none (the brief is still on "
+        "/staff/brief and from `civicpulse brief`).",
+    )
+    burst_recipients: str = Field(
+        "",
+        description="Comma-separated e-mail addresses (the dispatchers' shared inbox) told of "
+        "each new burst once; a burst in a category is also mailed to that category's "
+        "department when it has an e-mail address.",
+    )
+    brief_languages: str = Field(
+        "zh,en",
+        description="Languages of the mailed brief, comma-separated (zh, en): one PDF attached "
+        "per language, the mail's text in each, the first one's subject.",
+    )
+    brief_send_hour: int = Field(
+        7,
+        ge=0,
+        le=23,
+        description="Hour of Monday (city time) from which the brief of the week just ended "
+        "is mailed: the first background pass after it sends it, once per recipient and "
+        "week however many workers run.",
+    )
     open311_jurisdiction_id: str | None = Field(
         None,
         description="When set, every Open311 call must name this jurisdiction_id (an endpoint "
@@ -198,6 +223,44 @@ class Settings(BaseSettings):
         description="A voice joins the topic of its most similar earlier voice at or above "
         "this text similarity (headline or whole text), else it starts a new topic.",
     )
+    concern_weights_file: Path | None = Field(
+        None,
+        description="YAML file of the concern ranking's weights, scales, guards and windows "
+        "(the built-in file `insight/concern_weights.yaml` shows every entry); entries it "
+        "leaves out keep the built-in values.",
+    )
+    concern_gap_days: float = Field(
+        30.0,
+        gt=0,
+        description="Cases of one topic in one place belong to one concern while each comes "
+        "within this many days of the one before; a longer pause starts a new concern.",
+    )
+    concern_place_km: float = Field(
+        1.0,
+        gt=0,
+        description="Located cases of one topic are one concern only within the same square "
+        "of this size (cases without a location are grouped by their area, else city-wide).",
+    )
+    concern_min_people: int = Field(
+        2,
+        ge=1,
+        description="A case or topic becomes a concern once this many people stand behind it: "
+        "residents who wrote in, residents who said \"me too\" and supports imported from "
+        "another system.",
+    )
+    support_rate_limit_per_minute: int = Field(
+        10,
+        ge=1,
+        description="\"Me too\" requests per minute per client address (each resident counts "
+        "once per case whatever the limit).",
+    )
+    resident_key_secret: str | None = Field(
+        None,
+        description="Secret of the keyed hashes that stand for residents (\"me too\", counting "
+        "one resident once) instead of their contact details. Empty: a random one is made on "
+        "first use and kept in the database. Changing it makes every earlier supporter count "
+        "as a new one.",
+    )
 
     @field_validator("map_tile_url")
     @classmethod
@@ -211,6 +274,35 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL containing {z}, {x} and {y}")
         return value
 
+    @field_validator("brief_recipients", "burst_recipients")
+    @classmethod
+    def _brief_recipients(cls, value: str) -> str:
+        """A typo would silently mail nobody; refuse it at start-up."""
+        for address in _listed(value):
+            if address.count("@") != 1 or address.startswith("@") or address.endswith("@"):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+    @field_validator("brief_languages")
+    @classmethod
+    def _brief_languages(cls, value: str) -> str:
+        listed = _listed(value)
+        if not listed or any(lang not in ("zh", "en") for lang in listed):
+            raise ValueError("must list zh, en or both, comma-separated")
+        return value
+
+    @property
+    def brief_recipient_list(self) -> list[str]:
+        return _listed(self.brief_recipients)
+
+    @property
+    def burst_recipient_list(self) -> list[str]:
+        return _listed(self.burst_recipients)
+
+    @property
+    def brief_language_list(self) -> list[str]:
+        return list(dict.fromkeys(_listed(self.brief_languages)))
+
     def resolved_database_url(self) -> str:
         """The URL to connect to: explicit, else the embedded SQLite file."""
         if self.database_url:
@@ -221,3 +313,8 @@ class Settings(BaseSettings):
     def mail_spool_path(self) -> Path:
         """Where mail goes when no SMTP server is configured (one JSON object a line)."""
         return self.data_dir / "outbox-mail.jsonl"
+
+
+def _listed(value: str) -> list[str]:
+    """The non-empty, trimmed items of a comma-separated setting."""
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -147,7 +147,7 @@ def test_public_and_resident_pages_pass_axe(browser: Any, site: str) -> None:
     page = context.new_page()
     problems: dict[str, list[str]] = {}
     paths = ("/", "/report", "/track", f"/track/{code}", "/cases", "/cases/1", "/league", "/map",
-             "/data", "/staff/login")
+             "/data", "/staff/login", "/concerns")
     for path in paths:
         for lang in ("en", "zh"):
             page.goto(f"{site}{path}?lang={lang}")

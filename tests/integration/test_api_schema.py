@@ -25,6 +25,7 @@ from sqlalchemy import delete
 from starlette.responses import Response
 
 from civicpulse.infra.context import Context
+from civicpulse.services.concerns import refresh_concerns
 from civicpulse.settings import Settings
 from civicpulse.storage.database import Database
 from civicpulse.storage.tables import VoiceInsight
@@ -205,6 +206,22 @@ def test_real_answers_match_the_document(city: City) -> None:
     get("/api/v1/cases?overdue=true&q=pothole", headers=parks)
     get("/api/v1/departments/scorecard")
     get("/api/v1/topics")
+    post(f"/api/v1/cases/{one}/support", json={"device": "schema-device-token-01"})
+    post(f"/api/v1/cases/{lamp['case_id']}/support",
+         json={"email": "me.too@example.org", "notify": True, "language": "en"})
+    post(f"/api/v1/cases/{one}/support", json={"device": "schema-device-token-01"})  # again
+    post("/api/v1/cases/999999/support", json={"device": "schema-device-token-01"})  # 404
+    post(f"/api/v1/cases/{one}/support", json={})  # 422: nobody named
+    post(f"/api/v1/cases/{one}/support", json={"device": "short"})  # 422 from the body
+    post(f"/api/v1/cases/{one}/support", json={"device": "schema-device-token-01"},
+         headers={"X-API-Key": "cpk_unknown"})  # 401
+    refresh_concerns(city.ctx)
+    for who in ({}, admin, parks):
+        get("/api/v1/concerns?top=5", headers=who)
+        get(f"/api/v1/concerns/c{one}", headers=who)
+    get("/api/v1/concerns/no-such-concern")  # 404
+    get("/api/v1/concerns?top=0")  # 422
+    get("/api/v1/concerns", headers={"Authorization": "Bearer nonsense"})  # 401
     post("/api/v1/understand", json={"text": "Tree down on the road, call 13812345678",
                                      "lat": 30.05, "lon": 120.05}, headers=admin)
 
@@ -228,6 +245,7 @@ def test_real_answers_match_the_document(city: City) -> None:
     contract_app.state.limiters["public"] = RateLimiter(1)  # one request a minute
     get("/api/v1/departments/scorecard")
     get("/api/v1/departments/scorecard")  # 429
+    get("/api/v1/concerns")  # 429
     get("/api/v1/track/NOPE-NOPE-NOPE-NOPE")  # 429
 
     statuses = {line.rsplit(" ", 1)[1] for line in checked}

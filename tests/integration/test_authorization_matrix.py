@@ -25,7 +25,9 @@ from sqlalchemy import select
 
 from civicpulse.domain.roles import SYSTEM
 from civicpulse.domain.tracking import new_tracking_codes
+from civicpulse.services.concerns import refresh_concerns
 from civicpulse.services.staff import add_api_key, add_user, login
+from civicpulse.services.supports import Supporter, support_case
 from civicpulse.storage.tables import Case
 from tests.city import PASSWORD, City
 from tests.unit.test_photos import jpeg_with_exif
@@ -86,6 +88,13 @@ TABLE: list[Row] = [
         state="rejected", json={"reason": "it is a real problem"}),
     Row("GET", "/api/v1/departments/scorecard", ANY),
     Row("GET", "/api/v1/topics", ANY),
+    Row("GET", "/api/v1/hotspots", ANY),
+    Row("GET", "/api/v1/bursts", ANY),
+    # concerns are public (staff get ids), "me too" too (one per resident, rate-limited)
+    Row("GET", "/api/v1/concerns", ANY),
+    Row("GET", "/api/v1/concerns/{key}", ANY),
+    Row("POST", "/api/v1/cases/{case_id}/support", ANY,
+        json={"device": "matrix-device-token-0001"}),
     Row("POST", "/api/v1/understand", "401 401 200 200 200 200 200 200 200",
         json={"text": "deep pothole by the school"}),
     # ---- JSON API: staff over cases
@@ -140,6 +149,10 @@ TABLE: list[Row] = [
     Row("POST", "/report/suggest", ANY, form={"text": "deep pothole by the school"}),
     # echoes the code in the address back, reads nothing: the same page for any code
     Row("GET", "/report/thanks/{code}", ANY),
+    # what residents raise most, a concern, and "me too" from a page (one per browser)
+    Row("GET", "/concerns", ANY),
+    Row("GET", "/concerns/{key}", ANY),
+    Row("POST", "/cases/{case_id}/support", "303 303 303 303 303 303 303 303 303", form={}),
     Row("GET", "/track", ANY),
     Row("GET", "/track/{code}", RESIDENT_ONLY),
     Row("GET", "/track/{code}/photos/{photo_id}", RESIDENT_ONLY),
@@ -166,6 +179,16 @@ TABLE: list[Row] = [
     Row("GET", "/staff/admin", "L L L L 403 403 403 200 403"),
     Row("POST", "/staff/admin/{kind}", "L L L L 403 403 403 303 403",
         form={"code": "matrix", "name_en": "Matrix", "name_zh": "矩阵"}),
+    # the concerns board: every member of staff reads it and may follow; dispatchers and
+    # admins name a concern's lead department
+    Row("GET", "/staff/concerns", PAGE_STAFF),
+    Row("POST", "/staff/concerns/{key}/lead", "L L L L 403 403 303 303 403",
+        form={"department": "roads"}),
+    Row("POST", "/staff/concerns/{key}/follow", "L L L L 303 303 303 303 303",
+        form={"follow": "yes"}),
+    # the leader's brief: leaders (checked in test_brief.py) and admins
+    Row("GET", "/staff/brief", "L L L L 403 403 403 200 403"),
+    Row("GET", "/staff/brief.pdf", "L L L L 403 403 403 200 403"),
 ]
 
 #: routes that are not endpoints of their own (the static files are checked elsewhere)
@@ -210,6 +233,9 @@ class World:
         self.admin = {"Authorization": f"Bearer {self.tokens['admin']}"}
         self.case_id, self.code, self.photo_id = self._case_with_photo()
         self.unknown_code = new_tracking_codes(1)[0]
+        # a second resident's "me too" makes the shared case a concern
+        support_case(ctx, self.case_id, Supporter(email="second.resident@example.org"))
+        refresh_concerns(ctx)
 
     def _case_with_photo(self) -> tuple[int, str, int]:
         client = self.city.client
@@ -262,7 +288,7 @@ class World:
             "photo_id": str(self.photo_id),
             "fmt": "json", "service_code": "pothole", "service_request_id": str(case_id),
             "token": "no-such-token", "name": "cases.csv", "action": "start",
-            "kind": "department", "rest": "nothing-here.json",
+            "kind": "department", "rest": "nothing-here.json", "key": f"c{self.case_id}",
         }  # fmt: skip
         values["code"] = values["tracking_code"]
         path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], row.path)

@@ -159,7 +159,7 @@ def test_the_backend_is_chosen_by_settings_and_database(ctx: Context) -> None:
     limiters = build_limiters(s, ctx.db)
     expected = DatabaseLimiter if ctx.db.dialect == "postgresql" else MemoryLimiter
     assert all(isinstance(x, expected) for x in limiters.values())
-    assert set(limiters) == {"public", "login"}
+    assert set(limiters) == {"public", "login", "support"}
 
 
 def test_public_requests_share_the_database_limit(city: City) -> None:

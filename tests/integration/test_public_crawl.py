@@ -22,10 +22,12 @@ from sqlalchemy import select
 
 from civicpulse.channels.tabular import file_sha256, open_table
 from civicpulse.domain.roles import SYSTEM
+from civicpulse.services.concerns import refresh_concerns, top_concerns
 from civicpulse.services.import_options import ImportOptions
 from civicpulse.services.imports import import_voices
 from civicpulse.services.open_data import datasets
 from civicpulse.services.redaction_pass import redact_pending
+from civicpulse.services.supports import Supporter, support_case
 from civicpulse.services.topics import update_topics
 from civicpulse.storage.tables import Case, Voice
 from tests.city import City
@@ -44,6 +46,8 @@ PERSONAL = [
     "李秀英", "13712345678",
     # residents' verdict comments and contest reasons
     "Whitfield", "555-0199", "周建国", "5栋2单元1803",
+    # a "me too" that asked to be told the outcome
+    "support.pii", "13512345678",
 ]
 
 WEB_TEXT = ("I live at 27 Linden Street Apt 4 and the drain outside is blocked. "
@@ -122,6 +126,8 @@ def _seed(city: City, folder: Path) -> dict[str, int]:
                                json={"reason": "我是居民周建国，住在万科城5栋2单元1803"})
     assert contest.status_code == 200, contest.text
     _act(city, no_cue["case_id"], "merge", "dispatch", into_case_id=case)
+    support_case(city.ctx, chinese["case_id"], Supporter(
+        email="support.pii@example.org", phone="13512345678", notify=True, language="zh"))
     return {"english": case, "chinese": chinese["case_id"], "merged": no_cue["case_id"]}
 
 
@@ -158,12 +164,14 @@ def _links(body: str) -> list[str]:
     return [h.replace("&amp;", "&") for h in re.findall(r'(?:href|src)="(/[^"]*)"', body)]
 
 
-def _crawl(city: City, codes: list[str], case_ids: list[int]) -> dict[str, str]:
+def _crawl(
+    city: City, codes: list[str], case_ids: list[int], keys: list[str] | None = None
+) -> dict[str, str]:
     ids = [str(i) for i in case_ids]
     values = {
         "case_id": ids, "service_request_id": ids, "tracking_code": codes, "code": codes,
         "token": codes, "fmt": ["json", "xml"], "service_code": ["pothole", "tree", "other"],
-        "name": sorted(datasets()),
+        "name": sorted(datasets()), "key": keys or [f"c{i}" for i in case_ids],
     }
     todo = [u for t in _get_routes(city) for u in _fill(t, values)]
     todo += [f"/cases?q={q}" for q in ("138", "139", "137", "136", "555", "example", "Sanfeng",
@@ -208,14 +216,18 @@ def test_no_public_surface_shows_personal_data(city: City, tmp_path: Path) -> No
     seeded = _seed(city, tmp_path)
     redact_pending(city.ctx)
     update_topics(city.ctx)
+    refresh_concerns(city.ctx)
     with city.ctx.db.reader() as s:
         codes = list(s.scalars(select(Case.tracking_code).order_by(Case.id)))
         case_ids = list(s.scalars(select(Case.id).order_by(Case.id)))
     assert len(case_ids) == 6
-    bodies = _crawl(city, codes, case_ids)
+    keys = [c.key for c in top_concerns(city.ctx, None, top=50)]
+    assert f"c{seeded['english']}" in keys and f"c{seeded['chinese']}" in keys
+    bodies = _crawl(city, codes, case_ids, keys)
     # the crawl reached every kind of surface
     for must in ("/", "/cases", "/map", "/league", "/data/cases.csv", "/data/cases.json",
-                 "/api/v1/topics", "/open311/v2/requests.json", "/open311/v2/requests.xml",
+                 "/api/v1/topics", "/api/v1/concerns", f"/api/v1/concerns/{keys[0]}",
+                 "/open311/v2/requests.json", "/open311/v2/requests.xml",
                  f"/api/v1/track/{codes[1]}", f"/track/{codes[1]}", f"/cases/{case_ids[1]}",
                  "/open311/v2/servicerequestupdates.json?start_date=2026-01-01T00:00:00Z"):
         assert must in bodies, must
@@ -233,7 +245,8 @@ def test_no_public_surface_shows_personal_data(city: City, tmp_path: Path) -> No
         ensure_ascii=False,
     )
     for part in PERSONAL:
-        if part not in ("Okonkwo", "m.okonkwo.pii"):  # the web form's contact is separate
+        # the web form's contact is separate; a supporter's is kept for notices only
+        if part not in ("Okonkwo", "m.okonkwo.pii", "support.pii", "13512345678"):
             assert part in staff_text, part
     assert "Okonkwo" in staff_text  # in the text and in the contact
 

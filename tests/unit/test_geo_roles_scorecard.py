@@ -126,6 +126,7 @@ def test_role_table(role: Role, action: Action) -> None:
         Role.DISPATCHER: DISPATCHER_ACTIONS,
         Role.OFFICER: OFFICER_ACTIONS,
         Role.AUDITOR: set(),
+        Role.LEADER: set(),
     }[role]
     actor = staff(role, ROADS)
     if action in allowed:
@@ -175,7 +176,7 @@ def test_non_staff_cannot_act_as_staff(who: Actor) -> None:
 
 
 def test_visibility() -> None:
-    for role in (Role.ADMIN, Role.DISPATCHER, Role.AUDITOR):
+    for role in (Role.ADMIN, Role.DISPATCHER, Role.AUDITOR, Role.LEADER):
         check_case_visible(staff(role), PARKS)
         check_case_visible(staff(role), None)
     check_case_visible(staff(Role.OFFICER, ROADS), ROADS)

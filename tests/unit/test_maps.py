@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from civicpulse.web.pages.maps import frame_for, mercator, project_map, tile_grid
+from civicpulse.reports.maps import frame_for, mercator, project_map, tile_grid
 
 RING = [(120.0, 30.0), (120.1, 30.0), (120.1, 30.1), (120.0, 30.1), (120.0, 30.0)]
 

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
 @refusals_to_exit
 def users_add(
     name: str,
-    role: str = typer.Option(..., help="admin, dispatcher, officer or auditor."),
+    role: str = typer.Option(..., help="admin, dispatcher, officer, auditor or leader."),
     department: str | None = typer.Option(None, help="Department code (officers need one)."),
     password: str = typer.Option(..., prompt=True, hide_input=True, help="At least 8 characters."),
 ) -> None:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from civicpulse.cli import admin, demo, exporting, importing, model, open311, server, understanding
+from civicpulse.cli import (
+    admin,
+    brief,
+    concerns,
+    demo,
+    exporting,
+    importing,
+    insight,
+    model,
+    open311,
+    server,
+    understanding,
+)
 
 app = typer.Typer(
     help="CivicPulse: hear residents, route their cases, let them judge the result.",
@@ -20,3 +32,6 @@ exporting.register(app)
 model.register(app)
 open311.register(app)
 understanding.register(app)
+concerns.register(app)
+insight.register(app)
+brief.register(app)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 
 from civicpulse.bootstrap import build_context
-from civicpulse.domain.errors import DomainError
+from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
+from civicpulse.services.import_options import parse_when
 from civicpulse.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,3 +40,16 @@ def refusals_to_exit(fn: F) -> F:
             raise typer.Exit(2) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def moment(name: str, value: str | None, zone: str) -> datetime | None:
+    """The ``--since``/``--until`` style option ``name``: a date or a date and time, in the
+    city's zone when it names none; a clear refusal otherwise."""
+    if value is None:
+        return None
+    try:
+        return parse_when(value, ZoneInfo(zone))
+    except ValidationFailed:
+        raise ValidationFailed(
+            f"--{name} {value!r} is not a date or a date and time (e.g. 2019-11-01)"
+        ) from None

@@ -54,7 +54,8 @@ def worker(
     interval: float = typer.Option(10.0, help="Seconds between passes."),
 ) -> None:
     """Deliver notifications, enforce deadlines (escalations, unverified resolutions), refresh
-    triage suggestions after a new model, and place new voices in topics."""
+    triage suggestions after a new model, place new voices in topics and refresh the ranked
+    concerns."""
     ctx = context(migrate=False)
     transport = build_transport(ctx.settings)
     topics = Every(ctx.settings.topics_refresh_seconds)
@@ -63,7 +64,8 @@ def worker(
         typer.echo(
             f"sent {r.sent}, failed {r.failed}, escalated {r.escalated}, unverified "
             f"{r.unverified}, suggestions refreshed {r.resuggested}, "
-            f"voices placed in topics {r.topics_placed}, public texts checked {r.redacted}"
+            f"voices placed in topics {r.topics_placed}, public texts checked {r.redacted}, "
+            f"concerns recomputed {r.concerns_recomputed}"
         )
         if once:
             return

@@ -1,21 +1,31 @@
-"""understand rerun / redact / train-urgency, and topics: the background side of understanding.
+"""understand rerun / redact / train-urgency / match, and topics: the background side of
+understanding.
 
 Intake matches and assesses each voice as it arrives; these commands do it for voices that
-came in another way (bulk import), redo it after a model or the rules changed, and place
-voices in topics (incrementally: run it as often as you like).
+came in another way (bulk import), redo it after a model or the rules changed, replay
+matching over a city's own history in a file, and place voices in topics (incrementally:
+run it as often as you like).
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import typer
 
+from civicpulse.channels.tabular import open_table
 from civicpulse.cli.common import context, refusals_to_exit
+from civicpulse.cli.importing import parse_mapping
+from civicpulse.domain.errors import ValidationFailed
+from civicpulse.services.match_file import FIELDS, REQUIRED, MatchOptions, match_file
+from civicpulse.services.match_index import params_from
 from civicpulse.services.redaction_pass import recheck_everything, redact_pending
 from civicpulse.services.same_problem import rerun
 from civicpulse.services.topics import list_topics, update_topics
 from civicpulse.services.urgency import train_urgency
+from civicpulse.settings import Settings
 
 understand = typer.Typer(
     help="Same-problem index and urgency for stored voices; the urgency model.",
@@ -66,6 +76,55 @@ def train_urgency_command() -> None:
     path = train_urgency(context())
     typer.echo(f"urgency model written to {path}; run `civicpulse understand rerun --all` "
                "to reassess stored voices with it")
+
+
+@understand.command("match")
+@refusals_to_exit
+def match_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, CSV.GZ or XLSX."),
+    mapping: list[str] = typer.Option(
+        [], "--map", "-m",
+        help=f"field=column, repeated. Fields: {', '.join(FIELDS)}; "
+        f"{', '.join(REQUIRED)} are required.",
+    ),
+    fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl."),
+    timezone: str | None = typer.Option(
+        None, help="Time zone of times without one (default: the city's time zone)."
+    ),
+    encoding: str | None = typer.Option(
+        None, help="CSV encoding (default: UTF-8 if it reads as UTF-8, else GB18030)."
+    ),
+    sheet: str | None = typer.Option(None, help="XLSX sheet (default: the first)."),
+) -> None:
+    """Replay same-problem matching over a file, as intake would have run it; nothing is stored.
+
+    Rows are taken in time order (ties in file order) and each is compared with the rows
+    before it by this installation's matching rule and settings; with closed_at mapped, only
+    with rows whose case was still open. One JSON line per row, in that order:
+    {"external_id", "same_as" (the earlier row's external id, or null), "score", "reasons"}.
+    Every row is checked before the first line is printed; a bad row stops the command with
+    its row number.
+    """
+    if fmt != "jsonl":
+        raise ValidationFailed("--format must be jsonl")
+    settings = Settings()
+    options = MatchOptions(
+        mapping=parse_mapping(mapping),
+        timezone=timezone or settings.timezone,
+        merge=settings.match_auto_merge,
+    )
+    table = open_table(file, encoding=encoding, sheet=sheet)
+    rows = same = 0
+    out = sys.stdout
+    try:
+        for answer in match_file(table, options, params_from(settings)):
+            out.write(json.dumps(answer.as_json(), ensure_ascii=False) + "\n")
+            rows += 1
+            same += answer.same_as is not None
+    finally:
+        table.close()
+    out.flush()
+    typer.echo(f"{rows:,} rows, {same:,} the same problem as an earlier row", err=True)
 
 
 @refusals_to_exit

@@ -14,6 +14,7 @@ class Role(StrEnum):
     DISPATCHER = "dispatcher"
     OFFICER = "officer"
     AUDITOR = "auditor"
+    LEADER = "leader"
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,16 @@ STAFF_ACTIONS: dict[Role, frozenset[Action]] = {
         {Action.TRANSFER, Action.START, Action.REPLY, Action.RESOLVE, Action.REJECT}
     ),
     Role.AUDITOR: frozenset(),
+    Role.LEADER: frozenset(),
 }
+
+#: who reads the leader's brief (the staff page and its PDF); the operator's CLI and the
+#: weekly mail act as the system
+BRIEF_READERS = (Role.ADMIN, Role.LEADER)
 
 
 def can_read_all_cases(actor: Actor) -> bool:
-    return actor.role in (Role.ADMIN, Role.DISPATCHER, Role.AUDITOR)
+    return actor.role in (Role.ADMIN, Role.DISPATCHER, Role.AUDITOR, Role.LEADER)
 
 
 def require_staff(actor: Actor) -> None:
@@ -62,6 +68,14 @@ def require_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
         names = ", ".join(r.value for r in roles)
         raise PermissionDenied(f"this needs one of the roles: {names}")
+
+
+def require_brief_reader(actor: Actor) -> None:
+    """The brief names every department's record and every overdue case: leaders and
+    admins read it, and the system (the operator's CLI, the weekly mail)."""
+    if actor.kind == "system":
+        return
+    require_role(actor, *BRIEF_READERS)
 
 
 def require_administrator(actor: Actor) -> None:

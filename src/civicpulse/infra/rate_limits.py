@@ -211,12 +211,14 @@ def backend_for(settings: Settings, dialect: str) -> str:
 
 
 def build_limiters(settings: Settings, db: Database) -> dict[str, Limiter]:
-    """The app's limiters by bucket: ``public`` (per client on public endpoints) and
+    """The app's limiters by bucket: ``public`` (per client on public endpoints),
     ``login`` (per client on the login routes; the per-account lockout is separate, in
-    ``services/staff.py``)."""
+    ``services/staff.py``) and ``support`` (per client on residents' "me too"; one support
+    per resident is the database's rule, ``services/supports.py``)."""
     limits = {
         "public": settings.public_rate_limit_per_minute,
         "login": settings.login_rate_limit_per_minute,
+        "support": settings.support_rate_limit_per_minute,
     }
     backend = backend_for(settings, db.dialect)
     if backend == "memory":

@@ -19,6 +19,9 @@ import time
 from dataclasses import dataclass
 
 from civicpulse.infra.context import Context
+from civicpulse.reports.brief_mail import mail_weekly_brief
+from civicpulse.services.bursts import raise_bursts
+from civicpulse.services.concerns import refresh_concerns
 from civicpulse.services.deadlines import run_deadlines
 from civicpulse.services.outbox import Transport, deliver_pending
 from civicpulse.services.redaction_pass import redact_pending
@@ -37,6 +40,9 @@ class PassReport:
     resuggested: int = 0
     topics_placed: int = 0
     redacted: int = 0
+    concerns_recomputed: int = 0
+    briefs_queued: int = 0
+    bursts_raised: int = 0
 
 
 #: seconds between redaction ticks in the in-process loop (at most the loop's interval)
@@ -46,16 +52,26 @@ REDACTION_TICK_BUDGET_SECONDS = 1.0
 
 
 def run_once(ctx: Context, transport: Transport, *, topics: bool = False) -> PassReport:
-    """Every job once; ``topics`` also places the voices that arrived since the last topic
-    run (it reads a window of recent voices, so callers run it less often than the rest)."""
+    """Every job once, the weekly brief's mail included (``reports/brief_mail.py``);
+    ``topics`` also places the voices that arrived since the last topic run (it reads a
+    window of recent voices, so callers run it less often than the rest) and then brings
+    the concerns up to date with everything that changed since their last refresh (they
+    group cases by topic, so they follow the topics), and raises new bursts once."""
     deadlines = run_deadlines(ctx)
     sent, failed = deliver_pending(ctx, transport)
     resuggested = refresh_waiting_suggestions(ctx)
     placed = update_topics(ctx).placed if topics else 0
     redaction = redact_pending(ctx)
+    recomputed = refresh_concerns(ctx, place_topics=False).recomputed if topics else 0
+    # bursts read eight weeks of daily counts, topics included: on the topics beat too
+    bursts = raise_bursts(ctx).new if topics else 0
+    # last: on Monday it makes the week's brief as PDF (seconds, once a week), and the rest
+    # of the pass must not wait for it; its mail goes out with the next pass's delivery
+    briefs = mail_weekly_brief(ctx)
     return PassReport(
         sent, failed, deadlines.escalated, deadlines.unverified, resuggested, placed,
-        redaction.titles + redaction.messages,
+        redaction.titles + redaction.messages, recomputed, briefs_queued=briefs,
+        bursts_raised=bursts,
     )
 
 

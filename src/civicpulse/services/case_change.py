@@ -35,7 +35,15 @@ from civicpulse.infra.context import Context
 from civicpulse.services.notifications import notify_department, notify_resident
 from civicpulse.services.public_text import public_form
 from civicpulse.storage.audit_log import append_audit
-from civicpulse.storage.tables import Case, CaseEvent, Department, ResidentContact, Voice
+from civicpulse.storage.tables import (
+    Case,
+    CaseEvent,
+    CaseSupport,
+    Department,
+    ResidentContact,
+    SupporterContact,
+    Voice,
+)
 
 #: one change to a case inside a transaction someone else owns; returns data for the result
 Change = Callable[[Session, Case], dict[str, Any]]
@@ -145,14 +153,22 @@ def department_by_code(session: Session, code: str) -> Department:
 
 
 def residents_of(session: Session, case_id: int) -> list[tuple[str, str | None]]:
-    """(email, language) of every resident who left an address on the case's voices."""
+    """(email, language) of every resident who left an address on the case's voices, and of
+    every supporter who asked to be told what becomes of it."""
     rows = session.execute(
         select(ResidentContact.email, Voice.language)
         .join(Voice, Voice.id == ResidentContact.voice_id)
         .where(Voice.case_id == case_id, ResidentContact.email.is_not(None))
     ).all()
+    # residents who said "me too" and asked to be told the outcome, like the reporter
+    supporters = session.execute(
+        select(SupporterContact.email, SupporterContact.language)
+        .join(CaseSupport, CaseSupport.id == SupporterContact.support_id)
+        .where(CaseSupport.case_id == case_id, SupporterContact.email.is_not(None))
+        .order_by(CaseSupport.id)
+    ).all()
     seen: dict[str, str | None] = {}
-    for email, lang in rows:
+    for email, lang in [*rows, *supporters]:
         if email:
             seen.setdefault(email, lang)
     return list(seen.items())

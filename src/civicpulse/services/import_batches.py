@@ -22,7 +22,7 @@ from civicpulse.services.import_options import Rejection
 from civicpulse.services.import_rows import Prepared
 from civicpulse.services.routing import Route
 from civicpulse.storage.bulk_insert import insert_rows, stored_external_ids, table_of
-from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice
+from civicpulse.storage.tables import Case, CaseEvent, ResidentContact, Voice, VoiceOrigin
 
 CASES = table_of(Case)
 VOICES = table_of(Voice)
@@ -30,6 +30,7 @@ VOICES = table_of(Voice)
 ID_TABLES = (CASES, VOICES)
 _EVENTS = table_of(CaseEvent)
 _CONTACTS = table_of(ResidentContact)
+_ORIGINS = table_of(VoiceOrigin)
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Plan:
     """Every row one batch writes, per imported row, with the ids already in place."""
 
     cases: list[CaseRows]
+    #: per case, what its source system said of the voice (supports, author), if anything
+    origins: list[dict[str, Any] | None] = field(default_factory=list)
 
     @property
     def voice_ids(self) -> list[int]:
@@ -44,7 +47,7 @@ class Plan:
 
     def keep(self, indices: list[int]) -> Plan:
         """The plan without the rows found to be stored already (their ids stay unused)."""
-        return Plan([self.cases[i] for i in indices])
+        return Plan([self.cases[i] for i in indices], [self.origins[i] for i in indices])
 
     def digest(self) -> str:
         """SHA-256 over the imported voices' ids and texts, for the batch's audit record."""
@@ -76,6 +79,7 @@ def plan_rows(
     them, counted from ``now`` (the import's time, not the record's)."""
     openings: dict[Route, Opening] = {}
     cases = []
+    origins: list[dict[str, Any] | None] = []
     codes = new_tracking_codes(len(rows))
     for p, code, case_id, voice_id in zip(rows, codes, case_ids, voice_ids, strict=True):
         opening = openings.get(p.route)
@@ -94,7 +98,11 @@ def plan_rows(
                 opening=opening,
             )
         )
-    return Plan(cases)
+        origins.append(
+            {"voice_id": voice_id, "supports": p.supports, "author_key": p.author_key}
+            if p.supports or p.author_key else None
+        )
+    return Plan(cases, origins)
 
 
 def not_stored(session: Session, rows: list[Prepared]) -> list[int]:
@@ -126,3 +134,4 @@ def write_plan(session: Session, plan: Plan) -> None:
     insert_rows(session, VOICES, [r.voice for r in rows])
     insert_rows(session, _EVENTS, [event for r in rows for event in r.events])
     insert_rows(session, _CONTACTS, [r.contact for r in rows if r.contact is not None])
+    insert_rows(session, _ORIGINS, [o for o in plan.origins if o is not None])

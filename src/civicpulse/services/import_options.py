@@ -31,8 +31,13 @@ FIELDS = (
     "contact_phone",
     "external_id",
     "occurred_at",
+    "supports",
+    "author",
 )
-"""What a column can be mapped to."""
+"""What a column can be mapped to. ``supports``: how many users of the source system
+supported the record (likes, "me too"s), kept as a count on the voice; ``author``: the source
+system's id of who wrote it (a user name, a caller number), kept only as a keyed hash so one
+writer counts once among a concern's residents."""
 
 DEFAULT_BATCH = 2000
 
@@ -123,31 +128,56 @@ def import_fingerprint(file_sha256: str, options: ImportOptions) -> str:
 
 def check_options(options: ImportOptions, columns: Sequence[str]) -> tzinfo:
     """Refuse a mapping that cannot work before a single row is read; returns the time zone."""
-    unknown = sorted(set(options.mapping) - set(FIELDS))
+    check_mapping(options.mapping, columns, FIELDS, required=("text",))
+    if options.channel not in CHANNELS:
+        raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}")
+    if not 1 <= options.batch_size <= 100_000:
+        raise ValidationFailed("batch size must be between 1 and 100000")
+    return time_zone(options.timezone)
+
+
+#: how the refusal of a missing field shows a column to map it to
+_EXAMPLE_COLUMN = {"text": "留言详情", "occurred_at": "留言时间", "external_id": "留言编号"}
+
+
+def check_mapping(
+    mapping: Mapping[str, str],
+    columns: Sequence[str],
+    fields: Sequence[str],
+    required: Sequence[str],
+) -> None:
+    """Refuse a field that cannot be mapped, a required field left out, or a column the file
+    does not have, each in one message that says what would work."""
+    unknown = sorted(set(mapping) - set(fields))
     if unknown:
         raise ValidationFailed(
-            f"cannot map to {', '.join(unknown)}; fields are {', '.join(FIELDS)}"
+            f"cannot map to {', '.join(unknown)}; fields are {', '.join(fields)}"
         )
-    if "text" not in options.mapping:
-        raise ValidationFailed("map a column to text (e.g. --map text=留言详情)")
-    missing = [c for c in options.mapping.values() if c not in columns]
+    for name in required:
+        if name not in mapping:
+            raise ValidationFailed(
+                f"map a column to {name} (e.g. --map {name}={_EXAMPLE_COLUMN.get(name, 'COLUMN')})"
+            )
+    missing = [c for c in mapping.values() if c not in columns]
     if missing:
         raise ValidationFailed(
             f"no column {', '.join(map(repr, missing))} in the file; "
             f"its columns are {', '.join(columns)}"
         )
-    if options.channel not in CHANNELS:
-        raise ValidationFailed(f"channel must be one of {', '.join(CHANNELS)}")
-    if not 1 <= options.batch_size <= 100_000:
-        raise ValidationFailed("batch size must be between 1 and 100000")
+
+
+def time_zone(name: str) -> tzinfo:
+    """The IANA time zone a person named, or a refusal that quotes the name."""
     try:
-        return ZoneInfo(options.timezone)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed(f"unknown time zone {options.timezone!r}") from exc
+        raise ValidationFailed(f"unknown time zone {name!r}") from exc
 
 
-def parse_when(value: str | datetime, zone: tzinfo) -> datetime:
-    """ISO 8601 or the usual ``YYYY-MM-DD HH:MM:SS`` / ``YYYY/MM/DD`` shapes; naive → ``zone``."""
+def parse_when(value: str | datetime, zone: tzinfo, field: str = "occurred_at") -> datetime:
+    """ISO 8601 or the usual ``YYYY-MM-DD HH:MM:SS`` / ``YYYY/MM/DD`` shapes; naive → ``zone``.
+
+    ``field`` names the column's field in the refusal."""
     if isinstance(value, datetime):
         moment = value
     else:
@@ -163,6 +193,6 @@ def parse_when(value: str | datetime, zone: tzinfo) -> datetime:
                     continue
             else:
                 raise ValidationFailed(
-                    f"occurred_at {text!r} is not a date and time I can read"
+                    f"{field} {text!r} is not a date and time I can read"
                 ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)

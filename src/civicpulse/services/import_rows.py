@@ -14,10 +14,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from civicpulse.domain import limits
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.domain.geo import contains, polygons_of
+from civicpulse.domain.limits import check_length
+from civicpulse.domain.resident_keys import resident_key
 from civicpulse.infra.context import Context
 from civicpulse.services.import_options import ImportOptions, Rejection, SourceRow, parse_when
+from civicpulse.services.resident_identity import identity_secret
 from civicpulse.services.routing import Route, RouteTable
 from civicpulse.services.text_reading import language_of
 from civicpulse.services.voices import Contact, VoiceInput, validate_voice
@@ -32,6 +36,10 @@ class Prepared:
     voice: VoiceInput
     route: Route
     language: str
+    #: supports the source system counted (``--map supports=COL``)
+    supports: int = 0
+    #: keyed hash of the source system's author id (``--map author=COL``)
+    author_key: str | None = None
 
 
 class ImportRouter:
@@ -113,6 +121,8 @@ class RowChecker:
         # a historical record cannot be from the future (a day of slack for clock skew)
         self.latest = ctx.now() + timedelta(days=1)
         self.mapped = dict(options.mapping)
+        # only a run that maps authors needs the secret their ids are hashed with
+        self.secret = identity_secret(ctx) if "author" in self.mapped else None
         self.unmapped = [c for c in columns if c not in set(self.mapped.values())]
         self.checked = list(self.mapped.values()) + (self.unmapped if options.keep_columns else [])
 
@@ -133,10 +143,18 @@ class RowChecker:
             if voice.occurred_at is not None and voice.occurred_at > self.latest:
                 raise ValidationFailed("occurred_at is in the future")
             validate_voice(voice)
+            supports = _count(cells.get("supports"), "supports")
+            author = cells.get("author")
+            check_length("author", author, limits.NAME)
             route = self.router.route(voice.category, voice.lat, voice.lon)
         except ValidationFailed as exc:
             return Rejection(row.number, exc.message, external_id)
-        return Prepared(row.number, voice, route, language_of(voice.text, voice.language))
+        author_key = (
+            resident_key(self.secret, "author", f"{voice.channel}:{author}")
+            if author and self.secret else None
+        )
+        return Prepared(row.number, voice, route, language_of(voice.text, voice.language),
+                        supports, author_key)
 
     def _cells(self, row: SourceRow) -> dict[str, str]:
         """The mapped fields of a row, trimmed, empty ones left out."""
@@ -184,6 +202,18 @@ class RowChecker:
             occurred_at=when,
             attributes=attributes,
         )
+
+
+def _count(text: str | None, name: str) -> int:
+    """A count another system kept ("1,234" included); empty is none."""
+    if text is None:
+        return 0
+    cleaned = text.replace(",", "").replace("，", "").strip()
+    if cleaned.endswith(".0"):
+        cleaned = cleaned[:-2]
+    if not cleaned.isdigit() or len(cleaned) > 9:
+        raise ValidationFailed(f"{name} {text!r} is not a whole number of at least 0")
+    return int(cleaned)
 
 
 def _number(text: str | None, name: str) -> float | None:

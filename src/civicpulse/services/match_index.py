@@ -9,9 +9,8 @@ city's history.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -25,8 +24,10 @@ from civicpulse.understanding.matching import (
     Judgement,
     MatchParams,
     Probe,
-    judge,
+    judge_candidates,
     query_keys,
+    reach,
+    shortlist,
     signature_from_bytes,
 )
 
@@ -40,7 +41,6 @@ OPEN_FOR_MATCHING = frozenset(
         CaseStatus.REOPENED.value,
     }
 )
-_EMPTY = np.iinfo(np.uint32).max
 #: SQL parameters per IN list; SQLite allows 32,766 and PostgreSQL 65,535
 _KEYS_PER_QUERY = 2_000
 
@@ -68,10 +68,13 @@ class Candidate:
     hits: int
 
     @property
+    def moment(self) -> datetime:
+        return _aware(self.at)
+
+    @property
     def probe(self) -> Probe:
         return Probe(
-            signature_from_bytes(self.signature), _aware(self.at), self.lat, self.lon,
-            self.category,
+            signature_from_bytes(self.signature), self.moment, self.lat, self.lon, self.category
         )
 
 
@@ -92,7 +95,8 @@ def find_candidates(
     exclude_case_id: int | None = None,
 ) -> list[Candidate]:
     """Stored voices sharing a block with ``probe`` inside its time window and (for a voice
-    with a place) its bounding box, most shared blocks first, at most ``max_candidates``.
+    with a place) its bounding box (``matching.reach``), most shared blocks first, at most
+    ``max_candidates`` (``matching.shortlist``).
 
     One query joins the keys to the insights, filters and counts shared blocks, so voices
     a block holds but the verdict would refuse anyway never leave the database. It is
@@ -103,21 +107,15 @@ def find_candidates(
         return []
     conn = session.connection()
     postgres = conn.dialect.name == "postgresql"
-    window = timedelta(days=params.window_days)
-    bounds: list[Any] = [
-        _db_time(probe.at - window, postgres),
-        _db_time(probe.at + window, postgres),
-    ]
+    limits = reach(probe, params)
+    bounds: list[Any] = [_db_time(limits.earliest, postgres), _db_time(limits.latest, postgres)]
     where = "vi.at >= {p} AND vi.at <= {p}"
-    if probe.located:
-        assert probe.lat is not None and probe.lon is not None
-        dlat = params.radius_m / 111_320
-        dlon = dlat / max(math.cos(math.radians(probe.lat)), 0.01)
+    if limits.box is not None:
         where += (
             " AND (vi.lat IS NULL OR (vi.lat >= {p} AND vi.lat <= {p}"
             " AND vi.lon >= {p} AND vi.lon <= {p}))"
         )
-        bounds += [probe.lat - dlat, probe.lat + dlat, probe.lon - dlon, probe.lon + dlon]
+        bounds += list(limits.box)
     out: list[Candidate] = []
     # the DB-API cursor itself: SQLAlchemy's statement handling cost more than the query
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -136,8 +134,7 @@ def find_candidates(
         cursor.execute(sql, args)
         out.extend(Candidate(*row) for row in cursor.fetchall() if row[1] != exclude_case_id)
     cursor.close()
-    out.sort(key=lambda c: (-c.hits, c.voice_id))
-    return out[: params.max_candidates]
+    return shortlist(out, params)
 
 
 _CANDIDATES = (
@@ -164,40 +161,14 @@ def _aware(value: datetime | str) -> datetime:
 def score_candidates(
     probe: Probe, candidates: list[Candidate], params: MatchParams
 ) -> list[tuple[Candidate, Judgement]]:
-    """The candidates judged the same problem, best first.
-
-    Text similarity of all candidates is computed in one array comparison, and only those
-    that could still reach the threshold (with the most place and category evidence they
-    could have) are judged in full."""
+    """The candidates judged the same problem, best first (``matching.judge_candidates``):
+    their signatures are read straight from the rows' bytes into one matrix."""
     if not candidates:
         return []
     sigs = np.frombuffer(b"".join(c.signature for c in candidates), dtype="<u4").reshape(
         len(candidates), -1
     )
-    half = sigs.shape[1] // 2
-    mine = probe.signature
-    best = np.zeros(len(candidates))
-    for sl in (slice(0, half), slice(half, None)):
-        if bool((mine[sl] == _EMPTY).all()):
-            continue
-        same = (sigs[:, sl] == mine[sl]).mean(axis=1)
-        same[(sigs[:, sl] == _EMPTY).all(axis=1)] = 0.0
-        best = np.maximum(best, same)
-    judged = []
-    for row, (cand, text) in enumerate(zip(candidates, best.tolist(), strict=True)):
-        ceiling = text
-        if probe.category is not None and cand.category == probe.category:
-            ceiling += params.category_weight
-        if probe.located and cand.lat is not None:
-            ceiling += params.place_weight
-        if ceiling < params.threshold:
-            continue
-        old = Probe(sigs[row], _aware(cand.at), cand.lat, cand.lon, cand.category)
-        verdict = judge(probe, old, params, text)
-        if verdict.same:
-            judged.append((cand, verdict))
-    judged.sort(key=lambda cv: (-cv[1].score, cv[0].voice_id))
-    return judged
+    return judge_candidates(probe, candidates, sigs, params)
 
 
 def _open_case_of(session: Session, case_id: int) -> int | None:

@@ -6,6 +6,8 @@ between commit and delivery: the next delivery run finds the row still pending.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -13,15 +15,33 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from civicpulse.infra.context import Context
-from civicpulse.storage.tables import OutboxDelivery, OutboxMessage
+from civicpulse.storage.tables import OutboxAttachment, OutboxDelivery, OutboxMessage
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    """A file sent with a message, e.g. the leader's brief as PDF."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
 
 
 class Transport(Protocol):
-    """Where delivery happens; the adapters live in ``channels.mail``."""
+    """Where delivery happens; the adapters live in ``channels.mail``.
+
+    A message without attachments is sent as ``send(recipient, subject, body)``, so a
+    transport that never carries files needs no fourth parameter."""
 
     name: str
 
-    def send(self, recipient: str, subject: str, body: str) -> str:
+    def send(
+        self,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachments: Sequence[MailAttachment] = (),
+    ) -> str:
         """Deliver or raise; returns a short note of what the far end said."""
         ...
 
@@ -34,9 +54,11 @@ def enqueue_mail(
     body: str,
     case_id: int | None,
     now: datetime,
-) -> None:
-    """Queue one e-mail inside the caller's transaction."""
-    session.connection().execute(
+    attachments: Sequence[MailAttachment] = (),
+) -> int:
+    """Queue one e-mail (and its attachments) inside the caller's transaction; its id."""
+    conn = session.connection()
+    result = conn.execute(
         insert(OutboxMessage).values(
             channel="email",
             recipient=recipient,
@@ -49,6 +71,19 @@ def enqueue_mail(
             created_at=now,
         )
     )
+    key = result.inserted_primary_key
+    assert key is not None
+    message_id = int(key[0])
+    for a in attachments:
+        conn.execute(
+            insert(OutboxAttachment).values(
+                message_id=message_id,
+                filename=a.filename,
+                content_type=a.content_type,
+                data=a.data,
+            )
+        )
+    return message_id
 
 
 def backoff(base_seconds: float, attempts: int) -> timedelta:
@@ -84,9 +119,12 @@ def deliver_pending(ctx: Context, transport: Transport, limit: int = 100) -> tup
         claimed = _claim(ctx, message_id)
         if claimed is None:
             continue  # another worker took it
-        recipient, subject, body, attempt = claimed
+        recipient, subject, body, attempt, attachments = claimed
         try:
-            detail = transport.send(recipient, subject, body)
+            if attachments:
+                detail = transport.send(recipient, subject, body, attachments)
+            else:
+                detail = transport.send(recipient, subject, body)
             ok = True
         except Exception as exc:  # any transport failure is recorded and retried
             detail = f"{type(exc).__name__}: {exc}"
@@ -99,7 +137,9 @@ def deliver_pending(ctx: Context, transport: Transport, limit: int = 100) -> tup
     return sent, failed
 
 
-def _claim(ctx: Context, message_id: int) -> tuple[str, str, str, int] | None:
+def _claim(
+    ctx: Context, message_id: int
+) -> tuple[str, str, str, int, list[MailAttachment]] | None:
     now = ctx.now()
     with ctx.db.transaction() as session:
         msg = session.execute(
@@ -116,7 +156,15 @@ def _claim(ctx: Context, message_id: int) -> tuple[str, str, str, int] | None:
         msg.attempts += 1
         msg.status = "sending"
         msg.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
-        return msg.recipient, msg.subject, msg.body, msg.attempts
+        attachments = [
+            MailAttachment(a.filename, a.content_type, a.data)
+            for a in session.scalars(
+                select(OutboxAttachment)
+                .where(OutboxAttachment.message_id == message_id)
+                .order_by(OutboxAttachment.id)
+            )
+        ]
+        return msg.recipient, msg.subject, msg.body, msg.attempts, attachments
 
 
 def _settle(

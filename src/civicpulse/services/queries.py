@@ -90,9 +90,16 @@ def case_summary(
 
 
 def _overdue(case: Case, now: datetime) -> bool:
+    """:func:`overdue_clause` for one loaded case."""
     if case.status not in AWAITING_ACTION:
         return False
     return case.resolution_due is not None and case.resolution_due < now
+
+
+def overdue_clause(now: datetime) -> Any:
+    """The overdue rule as a query condition: past its resolution deadline while someone
+    still owes it action. The inbox, its filter and the leader's brief all use this one."""
+    return (Case.resolution_due < now) & Case.status.in_(sorted(AWAITING_ACTION))
 
 
 def _triage_order() -> tuple[Any, ...]:
@@ -134,11 +141,11 @@ def list_cases(ctx: Context, actor: Actor, f: CaseFilter) -> CaseList:
             if not ids:
                 raise NotFound(f"unknown category {f.category!r}")
             q = q.where(Case.category_id == ids[0])
-        overdue_clause = (Case.resolution_due < now) & Case.status.in_(sorted(AWAITING_ACTION))
+        overdue = overdue_clause(now)
         if f.overdue is True:
-            q = q.where(overdue_clause)
+            q = q.where(overdue)
         elif f.overdue is False:
-            q = q.where(~overdue_clause | Case.resolution_due.is_(None))
+            q = q.where(~overdue | Case.resolution_due.is_(None))
         if f.q:
             pattern = f"%{f.q}%"
             matching_voices = select(Voice.case_id).where(Voice.text.like(pattern))

@@ -10,7 +10,7 @@ Field order is the order of the keys in the JSON, kept as it was when these were
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -296,3 +296,160 @@ class TextUnderstanding(ReadModel):
     redactions: list[Redaction]
     same_problem: SameProblem | None
 
+
+
+# ---- concerns and "me too" ------------------------------------------------------------------
+
+
+class SupportResult(ReadModel):
+    """What a resident's "me too" did."""
+
+    case_id: int = Field(
+        description="The case the support counts for: the one asked for, or the case it was "
+        "merged into."
+    )
+    counted: bool = Field(
+        description="False when this resident had already supported the case (it counts once)."
+    )
+    supports: int = Field(description="Residents who have said \"me too\" on the case so far.")
+
+
+class ConcernReason(ReadModel):
+    """One line of a concern's score: contribution = weight × scale(value); a guard's
+    discount is a line of its own with a negative contribution. The lines add up to the
+    score."""
+
+    name: str = Field(
+        description="residents, support, growth, age, urgency, repeats; flood_device and "
+        "flood_network (\"me too\"s discounted), flood_contact (one resident's many voices, "
+        "flagged)"
+    )
+    value: float
+    weight: float
+    contribution: float
+
+
+class ConcernPlace(ReadModel):
+    """Where a concern is: the centre of its located voices (to 3 decimals in public views,
+    about 100 m) and the area most of its cases are in."""
+
+    lat: float | None
+    lon: float | None
+    area: str | None
+
+
+class ConcernView(ReadModel):
+    """A concern as the ranking lists it. Public views carry no text of a voice, no contact
+    and no external id (``voice_ids`` and ``external_ids`` are null); the label has passed
+    the privacy gate. Staff get every member voice's id and external id (officers: those of
+    their departments' cases)."""
+
+    rank: int
+    key: str
+    label: str = Field(description="Whole words several residents used, or the public title "
+                       "of its case; empty while that title is being checked.")
+    score: float
+    reasons: list[ConcernReason]
+    voices: int
+    residents: int = Field(description="Distinct residents who wrote in.")
+    supports: int = Field(description="\"Me too\"s of residents who did not write in, plus "
+                          "supports imported from another system.")
+    first_at: datetime
+    last_at: datetime
+    case_ids: list[int]
+    voice_ids: list[int] | None
+    external_ids: list[str] | None
+    departments: list[str] = Field(description="Codes of the departments responsible.")
+    place: ConcernPlace | None
+
+
+class ConcernWeek(ReadModel):
+    week_start: datetime
+    voices: int
+
+
+class ConcernCaseView(ReadModel):
+    """A case of a concern, as the public sees it."""
+
+    case_id: int
+    title: str | None = Field(description=PUBLIC_TITLE)
+    status: str
+    department: str | None
+    created_at: datetime
+    voices: int
+    supports: int
+
+
+class ConcernDetail(ConcernView):
+    """One concern with its cases and its voices per week (the last 26 weeks it was active)."""
+
+    cases: list[ConcernCaseView]
+    weeks: list[ConcernWeek]
+
+
+# ---- hotspots ----------------------------------------------------------------------------
+
+
+class HotspotView(ReadModel):
+    """A place where unresolved cases gather beyond chance (Getis–Ord Gi*), with its cells'
+    outer box, the cases in it and the test's figures; no text."""
+
+    rank: int
+    key: str
+    place: Location
+    south: float
+    west: float
+    north: float
+    east: float
+    cases: int
+    voices: int
+    expected: float
+    z: float
+    p: float
+    q: float
+    case_ids: list[int]
+
+
+class HotspotList(ReadModel):
+    """Hotspots strongest first, and the method's parameters so a reader can judge them."""
+
+    method: str
+    cell_m: float
+    band_m: float
+    fdr: float
+    cases: int
+    set_aside: int
+    hotspots: list[HotspotView]
+
+
+# ---- bursts ------------------------------------------------------------------------------
+
+
+class BurstView(ReadModel):
+    """A significant rise of voices in one series (a category, an area or a topic) against
+    its own history: the window, what was seen and expected, and the test's figures."""
+
+    kind: str = Field(description="category, area or topic")
+    code: str = Field(description="the category's or area's code, or the topic's key")
+    series: str
+    start: date
+    end: date
+    observed: int
+    expected: float
+    ratio: float
+    p_value: float
+    q_value: float
+    daily_observed: list[int]
+    daily_expected: list[float]
+    reasons: list[str]
+    identity: str = Field(description="series@start: the same burst keeps it while it lasts")
+
+
+class BurstList(ReadModel):
+    """The bursts found on ``day`` (the window ends then), strongest first, with the test."""
+
+    day: date
+    test: str
+    fdr: float
+    series_tested: int
+    bursts: list[BurstView]

@@ -35,7 +35,13 @@ from civicpulse.services.read_models import (
 from civicpulse.services.routing import current_table
 from civicpulse.services.urgency import assess_text
 from civicpulse.understanding.language import detect_language
-from civicpulse.understanding.matching import Probe, index_keys, query_keys, signature
+from civicpulse.understanding.matching import (
+    MatchParams,
+    Probe,
+    index_keys,
+    query_keys,
+    signature,
+)
 from civicpulse.understanding.redaction import Redacted, redact
 from civicpulse.understanding.urgency import Verdict
 
@@ -82,6 +88,26 @@ def language_of(text: str, given: str | None = None) -> str:
     return given or detect_language(text)
 
 
+def matching_probe(
+    params: MatchParams,
+    *,
+    text: str,
+    title: str | None,
+    at: datetime,
+    lat: float | None,
+    lon: float | None,
+    category: str | None = None,
+) -> Probe:
+    """What matching knows of a voice: its signature, where and when it was said. Intake,
+    reindexing and the replay of a file (``match_file``) all read a voice through here."""
+    return Probe(signature(text, title, params.num_perm), at, lat, lon, category)
+
+
+def keys_for(probe: Probe, params: MatchParams) -> MatchingKeys:
+    """The keys a probe is filed under and looked up by."""
+    return MatchingKeys(probe, index_keys(probe, params), query_keys(probe, params))
+
+
 def matching_keys(
     settings: Settings,
     *,
@@ -93,8 +119,8 @@ def matching_keys(
 ) -> MatchingKeys:
     """The same-problem keys alone: what reindexing a stored voice needs."""
     params = params_from(settings)
-    probe = Probe(signature(text, title, params.num_perm), at, lat, lon)
-    return MatchingKeys(probe, index_keys(probe, params), query_keys(probe, params))
+    probe = matching_probe(params, text=text, title=title, at=at, lat=lat, lon=lon)
+    return keys_for(probe, params)
 
 
 def read_text(

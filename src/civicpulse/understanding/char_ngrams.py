@@ -83,8 +83,20 @@ class HashedCharTfidf(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.max_chars = max_chars
 
+    def _occurrences(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        """(document index, 64-bit key) for every term occurrence; subclasses change the terms."""
+        return _hashes(texts, self.ngram_min, self.ngram_max, self.max_chars)
+
     def fit(self, texts: Sequence[str], y: Any = None) -> HashedCharTfidf:
-        rows, keys = _hashes(texts, self.ngram_min, self.ngram_max, self.max_chars)
+        return self._fit_keys(*self._occurrences(texts), len(texts))
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None, **_: Any) -> Any:
+        """fit then transform, finding the terms once (segmenting Chinese words is the slow
+        part of training the word block)."""
+        rows, keys = self._occurrences(texts)
+        return self._fit_keys(rows, keys, len(texts))._transform_keys(rows, keys, len(texts))
+
+    def _fit_keys(self, rows: Any, keys: Any, n_docs: int) -> HashedCharTfidf:
         # document frequency: count each (document, n-gram) pair once
         pair = keys ^ (rows.astype(np.uint64) * _PRIME * _MIX)
         _, first = np.unique(pair, return_index=True)
@@ -97,7 +109,6 @@ class HashedCharTfidf(TransformerMixin, BaseEstimator):
             keep = np.zeros_like(keep)
             keep[order] = True
         self.vocabulary_ = vocab[keep]
-        n_docs = len(texts)
         self.idf_ = (np.log((1 + n_docs) / (1 + df[keep])) + 1).astype(np.float32)
         return self
 
@@ -140,14 +151,18 @@ class HashedCharTfidf(TransformerMixin, BaseEstimator):
         return state
 
     def transform(self, texts: Sequence[str]) -> Any:
+        return self._transform_keys(*self._occurrences(texts), len(texts))
+
+    def _transform_keys(self, rows: Any, keys: Any, n_docs: int) -> Any:
         from scipy.sparse import csr_matrix
 
-        rows, keys = _hashes(texts, self.ngram_min, self.ngram_max, self.max_chars)
         n_cols = len(self.vocabulary_)
-        shape = (len(texts), n_cols)
+        shape = (n_docs, n_cols)
         if n_cols == 0 or len(keys) == 0:
             return csr_matrix(shape, dtype=np.float32)
         at, hit = self._lookup(keys)
+        if not hit.any():  # nothing known (a Chinese text of words never seen in training)
+            return csr_matrix(shape, dtype=np.float32)
         # one sort of (row, column) gives the counts, sorted indices and the row pointer
         cells = rows[hit] * n_cols + at[hit]
         cells.sort()
@@ -156,11 +171,11 @@ class HashedCharTfidf(TransformerMixin, BaseEstimator):
         counts = np.diff(np.concatenate((starts, [len(cells)]))).astype(np.float32)
         unique = cells[starts]
         row_of, col_of = np.divmod(unique, n_cols)
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row_of, minlength=len(texts)), out=indptr[1:])
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of, minlength=n_docs), out=indptr[1:])
         values = (np.log(counts) + 1.0) * self.idf_[col_of]
         lengths = np.diff(indptr)
-        norms = np.sqrt(np.bincount(row_of, weights=values * values, minlength=len(texts)))
+        norms = np.sqrt(np.bincount(row_of, weights=values * values, minlength=n_docs))
         norms[norms == 0] = 1.0
         values /= np.repeat(norms, lengths).astype(np.float32)
         return csr_matrix((values.astype(np.float32), col_of, indptr), shape=shape)
@@ -168,3 +183,60 @@ class HashedCharTfidf(TransformerMixin, BaseEstimator):
     @property
     def n_features(self) -> int:
         return len(self.vocabulary_)
+
+
+class FeatureBlocks(TransformerMixin, BaseEstimator):
+    """Several term transformers side by side: their CSR rows joined, columns block after block.
+
+    Each block keeps its own unit-length rows, so a block's weight in the linear model is set
+    by what it tells, not by how many terms it has. scikit-learn's FeatureUnion does the same
+    through joblib and ``scipy.sparse.hstack``; joining the CSR arrays directly costs a few
+    microseconds instead, which matters when intake classifies one voice at a time.
+    """
+
+    def __init__(self, blocks: Sequence[tuple[str, Any]] = ()) -> None:
+        self.blocks = blocks
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return all(hasattr(block, "vocabulary_") for _, block in self.blocks)
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> FeatureBlocks:
+        for _, block in self.blocks:
+            block.fit(texts)
+        return self
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None, **_: Any) -> Any:
+        return join_columns([block.fit_transform(texts) for _, block in self.blocks])
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        return join_columns([block.transform(texts) for _, block in self.blocks])
+
+    @property
+    def n_features(self) -> int:
+        return sum(int(block.n_features) for _, block in self.blocks)
+
+
+def join_columns(parts: Sequence[Any]) -> Any:
+    """CSR matrices with the same rows, joined left to right (sorted indices kept)."""
+    from scipy.sparse import csr_matrix
+
+    if len(parts) == 1:
+        return parts[0]
+    n_rows = parts[0].shape[0]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    for part in parts:
+        indptr += part.indptr
+    # row r of the result holds each part's row r in turn: part k's entries of row r start
+    # at indptr[r] plus the lengths of row r in parts 0..k-1
+    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    indices = np.empty(int(indptr[-1]), dtype=np.int64)
+    before = indptr[:-1].copy()
+    offset = 0
+    for part in parts:
+        lengths = np.diff(part.indptr)
+        where = np.repeat(before - part.indptr[:-1], lengths) + np.arange(part.nnz)
+        data[where] = part.data
+        indices[where] = part.indices + offset
+        before += lengths
+        offset += part.shape[1]
+    return csr_matrix((data, indices, indptr), shape=(n_rows, offset))

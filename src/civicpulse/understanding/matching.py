@@ -16,7 +16,10 @@ stored one would grow with the city's history, so candidates come from *blocks* 
 
 Everything here is pure computation (no database): the service stores the keys and looks
 them up. The hashes come from ``hashlib`` and fixed seeds, so signatures and keys are the
-same in every process and every run, and can be stored.
+same in every process and every run, and can be stored. How the candidates a lookup returns
+are filtered, shortlisted and judged (``reach``, ``shortlist``, ``judge_candidates``) is
+defined here too, once: intake's lookup in the database (``services.match_index``) and the
+replay of a file in memory (``services.match_file``) decide by the same rule.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -366,13 +370,147 @@ def judge(
     return Judgement(score >= params.threshold, score, text, dist, days, reasons)
 
 
+class Stored(Protocol):
+    """A voice already filed, as a lookup hands it over: a row of the database index at
+    intake, an entry of the in-memory index when a file is replayed. Its signature travels
+    apart, as one row of a matrix, so that all candidates are compared in one operation."""
+
+    @property
+    def voice_id(self) -> int: ...
+
+    @property
+    def lat(self) -> float | None: ...
+
+    @property
+    def lon(self) -> float | None: ...
+
+    @property
+    def category(self) -> str | None: ...
+
+    @property
+    def hits(self) -> int:
+        """How many of the new voice's query keys it is filed under."""
+        ...
+
+    @property
+    def moment(self) -> datetime:
+        """When it was said, time-zone aware (read only for candidates that are judged)."""
+        ...
+
+
+S = TypeVar("S", bound=Stored)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where and when the same problem as a voice can lie: its window on either side and,
+    for a voice with a place, the box ``radius_m`` around it. A stored voice without a place
+    is inside any box (its text decides)."""
+
+    earliest: datetime
+    latest: datetime
+    #: south, north, west, east; None for a voice without a place
+    box: tuple[float, float, float, float] | None = None
+
+    def admits(self, at: datetime, lat: float | None, lon: float | None) -> bool:
+        if not self.earliest <= at <= self.latest:
+            return False
+        if self.box is None or lat is None or lon is None:
+            return True
+        south, north, west, east = self.box
+        return south <= lat <= north and west <= lon <= east
+
+
+def reach(probe: Probe, params: MatchParams) -> Reach:
+    """The window and box a lookup filters by, before any verdict: a block holds voices the
+    verdict would refuse anyway (the neighbouring cells' far corners, the bucket's far end),
+    and the database drops them without shipping them."""
+    window = timedelta(days=params.window_days)
+    box = None
+    if probe.located:
+        assert probe.lat is not None and probe.lon is not None
+        dlat = params.radius_m / _EARTH_M_PER_DEG
+        dlon = dlat / max(math.cos(math.radians(probe.lat)), 0.01)
+        box = (probe.lat - dlat, probe.lat + dlat, probe.lon - dlon, probe.lon + dlon)
+    return Reach(probe.at - window, probe.at + window, box)
+
+
+def shortlist(found: Iterable[S], params: MatchParams) -> list[S]:
+    """The candidates that are judged: those sharing the most blocks first, then the oldest,
+    at most ``max_candidates`` (generic wording shares blocks with very many voices; the
+    cost of a lookup must not follow it)."""
+    return sorted(found, key=lambda c: (-c.hits, c.voice_id))[: params.max_candidates]
+
+
+def judge_candidates(
+    probe: Probe, candidates: Sequence[S], signatures: Signature, params: MatchParams
+) -> list[tuple[S, Judgement]]:
+    """The candidates judged the same problem, best first: highest score, then the oldest.
+
+    This is the decision intake takes and the file replay repeats; ``signatures`` holds the
+    candidates' signatures, one row each, in their order. Text similarity of all of them is
+    one array comparison, and only those that could still reach the threshold (with the most
+    place and category evidence they could have) are judged in full, which changes no
+    verdict: a candidate below its ceiling is below the threshold."""
+    if not candidates:
+        return []
+    half = signatures.shape[1] // 2
+    mine = probe.signature
+    best = np.zeros(len(candidates))
+    for sl in (slice(0, half), slice(half, None)):
+        if bool((mine[sl] == _EMPTY).all()):
+            continue
+        same = (signatures[:, sl] == mine[sl]).mean(axis=1)
+        same[(signatures[:, sl] == _EMPTY).all(axis=1)] = 0.0
+        best = np.maximum(best, same)
+    judged = []
+    for row, (cand, text) in enumerate(zip(candidates, best.tolist(), strict=True)):
+        ceiling = text
+        if probe.category is not None and cand.category == probe.category:
+            ceiling += params.category_weight
+        if probe.located and cand.lat is not None:
+            ceiling += params.place_weight
+        if ceiling < params.threshold:
+            continue
+        old = Probe(signatures[row], cand.moment, cand.lat, cand.lon, cand.category)
+        verdict = judge(probe, old, params, text)
+        if verdict.same:
+            judged.append((cand, verdict))
+    judged.sort(key=lambda cv: (-cv[1].score, cv[0].voice_id))
+    return judged
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A candidate handed over with its probe (``best_match``)."""
+
+    voice_id: int
+    probe: Probe
+    hits: int = 0
+
+    @property
+    def lat(self) -> float | None:
+        return self.probe.lat
+
+    @property
+    def lon(self) -> float | None:
+        return self.probe.lon
+
+    @property
+    def category(self) -> str | None:
+        return self.probe.category
+
+    @property
+    def moment(self) -> datetime:
+        return self.probe.at
+
+
 def best_match(
     new: Probe, candidates: Sequence[tuple[int, Probe]], params: MatchParams
 ) -> tuple[int, Judgement] | None:
     """The highest-scoring candidate judged the same problem (ties: the oldest id)."""
-    best: tuple[int, Judgement] | None = None
-    for ident, old in sorted(candidates, key=lambda c: c[0]):
-        verdict = judge(new, old, params)
-        if verdict.same and (best is None or verdict.score > best[1].score):
-            best = (ident, verdict)
-    return best
+    if not candidates:
+        return None
+    given = [_Given(ident, old) for ident, old in candidates]
+    ranked = judge_candidates(new, given, np.stack([g.probe.signature for g in given]), params)
+    return (ranked[0][0].voice_id, ranked[0][1]) if ranked else None

@@ -13,7 +13,15 @@ from civicpulse.web.deps import refuse_nul
 from civicpulse.web.limits import BodySizeLimit
 from civicpulse.web.pages import install_pages
 from civicpulse.web.pages.common import is_page, refused
-from civicpulse.web.routes import cases, open311, public, understanding, voices
+from civicpulse.web.routes import (
+    cases,
+    concerns,
+    insight,
+    open311,
+    public,
+    understanding,
+    voices,
+)
 from civicpulse.web.security import SecurityHeaders
 
 
@@ -38,6 +46,8 @@ OPENAPI_TAGS = [
     {"name": "cases", "description": "Staff read and act on cases; each action returns the "
      "case's new `version`, to send with the next one."},
     {"name": "understanding", "description": "Topics, urgency and same-problem matches."},
+    {"name": "concerns", "description": "What residents raise most: concerns ranked by an "
+     "explainable score, each reason shown; public, with ids for staff."},
     {"name": "accountability", "description": "Department scorecards from residents' verdicts."},
     {"name": "open311", "description": "GeoReport v2: services, requests and the updates "
      "feed, as `.xml` or `.json`."},
@@ -88,6 +98,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(cases.router, prefix="/api/v1")
     app.include_router(public.router, prefix="/api/v1")
     app.include_router(understanding.router, prefix="/api/v1")
+    app.include_router(concerns.router, prefix="/api/v1")
+    app.include_router(insight.router, prefix="/api/v1")
     app.include_router(open311.router)
     install_pages(app)  # server-rendered pages and /static
     app.add_middleware(

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import gettext
-import io
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,32 +15,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from civicpulse.domain import limits
 from civicpulse.domain.errors import DomainError, NotAuthenticated, ValidationFailed
 from civicpulse.domain.roles import Actor
+from civicpulse.infra.catalogues import LANGUAGES, load_translations
 from civicpulse.services.staff import actor_for_token
 from civicpulse.web.deps import ctx_of
 from civicpulse.web.forms import UnreadableForm
 
 WEB = Path(__file__).resolve().parents[1]
-LOCALE_DIR = WEB.parent / "locale"
-LANGUAGES = ("en", "zh")
 LANG_COOKIE = "cp_lang"
 CSRF_COOKIE = "cp_csrf"
 SESSION_COOKIE = "cp_session"
 CSRF_FIELD = "csrf_token"
-
-def load_translations(lang: str) -> gettext.NullTranslations:
-    """Compile the Babel catalogue ``locale/<lang>/LC_MESSAGES/messages.po`` in memory.
-
-    Compiling at start-up keeps the repository free of binary .mo files and means an edited
-    catalogue can never be out of step with a stale compiled one."""
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return gettext.NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
 
 
 class Pages:
@@ -160,7 +140,7 @@ def csrf_refused(request: Request) -> HTMLResponse:
 
 def install_pages(app: FastAPI) -> None:
     """Mount the pages and their static files on ``app``."""
-    from civicpulse.web.pages import admin, public, resident, staff
+    from civicpulse.web.pages import admin, brief, concerns, public, resident, staff
 
     app.state.pages = Pages()
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
@@ -168,6 +148,8 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(resident.router)
     app.include_router(staff.router)
     app.include_router(admin.router)
+    app.include_router(brief.router)
+    app.include_router(concerns.router)
 
     async def unreadable_form(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UnreadableForm)

@@ -11,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain.errors import DomainError
 from civicpulse.domain.workflow import CaseStatus
+from civicpulse.reports.charts import horizontal_bars, stacked_columns
+from civicpulse.reports.maps import project_map
 from civicpulse.services.export import FIELDS as EXPORT_FIELDS
 from civicpulse.services.open_data import open_data_file
 from civicpulse.services.public_views import (
@@ -21,10 +23,9 @@ from civicpulse.services.public_views import (
     published_overview,
 )
 from civicpulse.services.scorecards import published_scorecards
+from civicpulse.services.supports import case_supports
 from civicpulse.web.deps import ctx_of, limit_public_async
-from civicpulse.web.pages.charts import horizontal_bars, stacked_columns
 from civicpulse.web.pages.common import choose_language, refused, render, session_actor
-from civicpulse.web.pages.maps import project_map
 from civicpulse.web.schemas import RecordId
 
 router = APIRouter(include_in_schema=False)
@@ -104,7 +105,11 @@ async def case_page(request: Request, case_id: RecordId) -> HTMLResponse:
     except DomainError as exc:
         return refused(request, exc)
     names = await run_in_threadpool(catalogue_names, ctx)
-    return render(request, "pages/case_public.html", case=case, names=names)
+    supports = await run_in_threadpool(case_supports, ctx, case_id)
+    return render(
+        request, "pages/case_public.html", case=case, names=names,
+        supports=supports.supports, said=request.query_params.get("said"),
+    )
 
 
 @router.get("/league", response_class=HTMLResponse)

@@ -18,6 +18,7 @@ from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import RESIDENT, Actor
 from civicpulse.domain.tracking import normalise_tracking_code
 from civicpulse.infra.context import Context
+from civicpulse.reports.maps import MapShape, project_map
 from civicpulse.services.classification import suggest
 from civicpulse.services.photos import (
     CleanPhoto,
@@ -27,6 +28,7 @@ from civicpulse.services.photos import (
 )
 from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.queries import case_id_for_code, track_case
+from civicpulse.services.supports import case_supports
 from civicpulse.services.verdicts import contest_rejection, verify_resolution
 from civicpulse.services.voices import Contact, VoiceInput
 from civicpulse.web.deps import ctx_of, limit_public_async
@@ -41,7 +43,6 @@ from civicpulse.web.pages.common import (
     redirect,
     render,
 )
-from civicpulse.web.pages.maps import MapShape, project_map
 from civicpulse.web.schemas import CategoryHint, RecordId
 
 router = APIRouter(include_in_schema=False)
@@ -239,8 +240,12 @@ async def _track_page(
     names = await run_in_threadpool(catalogue_names, ctx)
     case_id = await run_in_threadpool(case_id_for_code, ctx, code)
     photos = await run_in_threadpool(case_photo_ids, ctx, case_id)
+    # the reporter sees how many said "me too", but is not offered the button: their own
+    # voice already counts them
+    supports = (await run_in_threadpool(case_supports, ctx, case_id)).supports
     return render(
-        request, "pages/track.html", status_code, case=case, names=names, photos=photos, **values
+        request, "pages/track.html", status_code, case=case, names=names, photos=photos,
+        supports=supports, **values,
     )
 
 

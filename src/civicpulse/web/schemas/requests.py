@@ -106,3 +106,17 @@ class PasswordIn(Strict):
 
     current_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=8, max_length=200)
+
+
+class SupportIn(Strict):
+    """A resident's "me too". Say who supports with one of ``email``, ``phone`` or
+    ``device`` (the random token a page or an app keeps for this device, 16 to 128 URL-safe
+    characters); an integration calling with its key may leave all three out. ``notify``
+    (with ``email``) asks to be told what becomes of the case, like the reporter."""
+
+    email: str | None = Field(None, max_length=limits.EMAIL, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(None, max_length=limits.PHONE)
+    device: str | None = Field(None, min_length=16, max_length=128,
+                               pattern=r"^[A-Za-z0-9_-]+$")
+    notify: bool = False
+    language: Literal["zh", "en"] | None = None

@@ -1,7 +1,9 @@
 """Maps drawn on the server as SVG: the city's areas, open cases, and optional base-map tiles.
 
 No map library and no JavaScript: the page is an SVG the server computes, so the map works
-offline and on any phone; tiles are added only when the city configures a tile server."""
+offline and on any phone; tiles are added only when the city configures a tile server. The
+leader's brief draws its hotspot map with the same frame (never with tiles: a PDF is made
+offline)."""
 
 from __future__ import annotations
 
@@ -67,6 +69,8 @@ class MapShape:
     dots: list[tuple[int, float, float, str]]  # (case id, x, y, status)
     tiles: list[tuple[str, float, float, float]] = field(default_factory=list)  # url, x, y, size
     frame: MapFrame | None = None
+    #: (id, x, y, width, height) of each box given, e.g. a hotspot's cells
+    boxes: list[tuple[int, float, float, float, float]] = field(default_factory=list)
 
 
 def project_map(
@@ -75,10 +79,14 @@ def project_map(
     width: float = 600,
     pad: float = 12,
     tile_url: str | None = None,
+    boxes: list[tuple[int, float, float, float, float]] | None = None,
 ) -> MapShape:
-    """Fit areas (lon, lat rings) and points (lat, lon) into an SVG box."""
+    """Fit areas (lon, lat rings), points (lat, lon) and boxes (id, south, west, north,
+    east: a hotspot's cells) into an SVG box."""
+    boxes = boxes or []
     places = [(lat, lon) for _, _, rings in areas for ring in rings for lon, lat in ring]
     places += [(lat, lon) for _, lat, lon, _ in points]
+    places += [corner for _, s, w, n, e in boxes for corner in ((s, w), (n, e))]
     frame = frame_for(places, width, pad)
     if frame is None:
         return MapShape(width, width / 2, [], [], [])
@@ -92,7 +100,12 @@ def project_map(
             labels.append((label, cx, cy))
     dots = [(cid, *frame.xy(lat, lon), status) for cid, lat, lon, status in points]
     tiles = tile_grid(frame, tile_url) if tile_url else []
-    return MapShape(frame.width, frame.height, outlines, labels, dots, tiles, frame)
+    drawn = []
+    for box_id, s, w, n, e in boxes:
+        left, top = frame.xy(n, w)
+        right, bottom = frame.xy(s, e)
+        drawn.append((box_id, left, top, max(right - left, 1.0), max(bottom - top, 1.0)))
+    return MapShape(frame.width, frame.height, outlines, labels, dots, tiles, frame, drawn)
 
 
 def tile_grid(

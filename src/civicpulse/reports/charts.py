@@ -1,4 +1,7 @@
-"""Chart geometry for server-rendered SVG: plain numbers the templates draw, no JavaScript."""
+"""Chart geometry for server-rendered SVG: plain numbers the templates draw, no JavaScript.
+
+Shared by the public pages and the leader's brief (whose PDF draws the same SVG as vector
+paths), so a chart means the same thing wherever it appears."""
 
 from __future__ import annotations
 
@@ -58,3 +61,33 @@ def stacked_columns(
             segments.append((name, values[i], y, h))
         columns.append(Column(label, i * step + 2, max(1.0, step - 4), segments))
     return columns
+
+
+@dataclass
+class Sparkline:
+    """A trend line: ``points`` for an SVG ``<polyline>``; ``last`` is the final point, so
+    a page can mark where the line ends (the latest week)."""
+
+    points: str
+    width: float
+    height: float
+    last: tuple[float, float] | None
+
+
+def sparkline(
+    values: list[int] | list[float], width: float = 160, height: float = 32, pad: float = 2
+) -> Sparkline:
+    """A line through ``values``, left to right, scaled to the largest (zero at the bottom,
+    so a flat line at the bottom means "nothing", not "steady"). One value draws a flat
+    line across; none draws nothing."""
+    if not values:
+        return Sparkline("", width, height, None)
+    top = max(max(values), 0) or 1
+    plot_w, plot_h = width - 2 * pad, height - 2 * pad
+    if len(values) == 1:
+        y = pad + plot_h * (1 - max(values[0], 0) / top)
+        return Sparkline(f"{pad:.1f},{y:.1f} {width - pad:.1f},{y:.1f}", width, height,
+                         (width - pad, y))
+    step = plot_w / (len(values) - 1)
+    xy = [(pad + i * step, pad + plot_h * (1 - max(v, 0) / top)) for i, v in enumerate(values)]
+    return Sparkline(" ".join(f"{x:.1f},{y:.1f}" for x, y in xy), width, height, xy[-1])
