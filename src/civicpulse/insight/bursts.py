@@ -80,7 +80,6 @@ from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 TEST_NAME = "negative-binomial upper tail of the window sum; windows combined by Simes"
 
@@ -393,6 +392,10 @@ def _nb_sf(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarra
     excess = var - mean
     poisson = excess <= 1e-9 * mean
     size = np.where(poisson, 1.0, mean**2 / np.where(poisson, 1.0, excess))
+    # scipy.stats costs a second to import: only the detector's own calls pay it, not
+    # every command and process that merely imports the product
+    from scipy import stats
+
     nb = stats.nbinom.sf(observed - 1, size, size / (size + mean))
     po = stats.poisson.sf(observed - 1, mean)
     return np.where(observed <= 0, 1.0, np.where(poisson, po, nb))

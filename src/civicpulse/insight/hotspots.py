@@ -78,9 +78,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.stats import pearson3
 
 from civicpulse.domain.errors import ValidationFailed
 
@@ -463,6 +460,8 @@ def _analyse(points: Sequence[PlacePoint], params: HotspotParams) -> _Grid:
         skew = w * (n - w) * (n - 2 * w) / ((n - 1) * (n - 2)) * third / sd**3
         # counts move in steps of one: the tail from half a step below (continuity correction)
         half_step = 0.5 if np.all(value == np.round(value)) else 0.0
+        from scipy.stats import pearson3  # a second to import: paid by the statistic only
+
         p[tested] = pearson3.sf((lag[tested] - half_step - mean * w) / sd, skew)
         q[tested] = benjamini_hochberg(p[tested])
     hot = tested & (q <= params.fdr) & (z > 0.0)
@@ -501,6 +500,9 @@ def _merge(grid: _Grid) -> tuple[Hotspot, ...]:
         sources.append(found)
         targets.append(at[found])
     src, dst = np.concatenate(sources), np.concatenate(targets)
+    from scipy.sparse import coo_matrix  # imported here, as scipy.stats above
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(len(hot), len(hot)))
     _, component = connected_components(graph, directed=False)
 
