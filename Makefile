@@ -29,8 +29,9 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 browser-deps: node_modules/axe-core/axe.min.js
 
+# two workers, one test file each at a time, so a file's module fixtures are made once
 pytest: $(STAMP) browser-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # the docs by reader (mkdocs.yml); --strict fails on a broken link, anchor or page left out
 docs: $(STAMP)
