@@ -42,15 +42,14 @@ from pathlib import Path
 
 import numpy as np
 
+from civicpulse.insight.burst_follow import RaisedBurst, follow_bursts
 from civicpulse.insight.bursts import (
     Burst,
     BurstParams,
     CountTable,
-    RaisedBurst,
     count_table,
     detect_in_table,
     eligible_series,
-    follow_bursts,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,6 +2,7 @@
 
     nice .venv/bin/python bench/bench_concerns.py board [--top 20] [--no-author]
     nice .venv/bin/python bench/bench_concerns.py speed --voices 100000 [--backend postgresql]
+        [--serve 200]
 
 ``board``: imports ``messages_with_likes.csv`` (the message board, June 2017 – January 2020)
 into a fresh SQLite city exactly as ``civicpulse import voices`` would, with likes as
@@ -18,7 +19,11 @@ voices, insights, topics with a long-tailed size distribution, contacts for a th
 merged duplicates, three years of history), refreshes concerns once from nothing, then adds
 1,000 new voices (most in existing topics, as intake and the topic job would place them)
 and times the incremental refresh and the listing of the top 20. Topic placement itself is
-not part of it (its cost is ``bench_topics.py``'s).
+not part of it (its cost is ``bench_topics.py``'s). ``--serve N`` first imports the demo
+catalogue (cases get its departments) and a dispatcher, and at the end starts the real
+``civicpulse serve --workers 2`` on that database and reads the public concerns page, concern
+pages of the top 20, the public API and the staff board N times each, one request at a time,
+printing p50/p95/max.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import argparse
 import csv
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -221,6 +227,7 @@ class City:
         self.roots: list[int] = []
         self.placed: list[int] = []  # the topic of every voice so far
         self.Topic = Topic
+        self.departments: list[int | None] = [None]  # set when a catalogue is imported
 
     def add(self, n: int, when: tuple[datetime, datetime], new_topics: float) -> None:
         from civicpulse.storage.bulk_insert import insert_rows, table_of
@@ -268,7 +275,8 @@ class City:
                           "status": "merged" if merged else rng.choice(
                               ["assigned", "assigned", "in_progress", "resolved", "confirmed"]),
                           "title": f"{place}{w1}{w2}", "public_title": f"{place}{w1}{w2}",
-                          "category_id": None, "department_id": None, "area_id": None,
+                          "category_id": None, "area_id": None,
+                          "department_id": rng.choice(self.departments),
                           "lat": lat, "lon": lon, "created_at": at, "updated_at": at,
                           "escalation_level": 0, "resolution_count": 0, "reopen_count": 0,
                           "contest_count": 0, "merged_into_id": into, "version": 1})
@@ -302,9 +310,67 @@ class City:
                                "(SELECT max(id) FROM voices))"))
 
 
-def speed(voices: int, backend: str) -> None:
+def _serve_and_measure(url: str, work: Path, keys: list[str], token: str, n: int) -> None:
+    """The public concerns page, a concern's page, the public API and the staff board,
+    each read ``n`` times one after another through the real ``civicpulse serve``."""
+    import httpx
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_pages import percentiles
+    from bench_voices import BIN
+
+    sys.path.insert(0, str(ROOT))
+    from tests.live import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPULSE_")}
+    env.update(CIVICPULSE_DATABASE_URL=url, CIVICPULSE_DATA_DIR=str(work / "data"),
+               CIVICPULSE_RUN_JOBS_IN_PROCESS="false",
+               CIVICPULSE_PUBLIC_RATE_LIMIT_PER_MINUTE="100000000")
+    port = free_port()
+    server = subprocess.Popen([str(BIN), "serve", "--port", str(port), "--workers", "2"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    pages = {
+        "public /concerns": ["/concerns"],
+        "public /concerns/{key}": [f"/concerns/{k}" for k in keys],
+        "public API /api/v1/concerns?top=20": ["/api/v1/concerns?top=20"],
+        "staff board /staff/concerns": ["/staff/concerns"],
+    }
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            sys.exit("server did not start")
+        with httpx.Client(base_url=base, timeout=60,
+                          cookies={"cp_session": token}) as client:
+            for name, paths in pages.items():
+                for p in paths[:4] * 4:  # warm both workers
+                    client.get(p)
+                samples = []
+                for i in range(n):
+                    started = time.perf_counter()
+                    r = client.get(paths[i % len(paths)])
+                    samples.append((time.perf_counter() - started) * 1000)
+                    if r.status_code != 200:
+                        sys.exit(f"GET {paths[i % len(paths)]} answered {r.status_code}")
+                if name.startswith("staff") and "/staff/login" in str(r.url):
+                    sys.exit("the staff board answered with the login page")
+                q = percentiles(samples)
+                print(f"  {name}: p50 {q['p50_ms']} ms, p95 {q['p95_ms']} ms, "
+                      f"max {q['max_ms']} ms ({q['requests']} requests)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def speed(voices: int, backend: str, serve: int = 0) -> None:
     from civicpulse.infra.context import Context
-    from civicpulse.services.concern_refresh import analyse, refresh_concerns
+    from civicpulse.services.concern_refresh import refresh_concerns
+    from civicpulse.services.concern_store import analyse
     from civicpulse.services.concerns import top_concerns
     from civicpulse.settings import Settings
     from civicpulse.storage.database import Database
@@ -319,6 +385,17 @@ def speed(voices: int, backend: str) -> None:
     ctx = Context(db=db, settings=Settings(data_dir=work, database_url=url, _env_file=None),
                   clock=lambda: clock[0])  # type: ignore[call-arg]
     city = City(ctx)
+    if serve:
+        from civicpulse.demo.seed import demo_catalogue
+        from civicpulse.domain.roles import SYSTEM
+        from civicpulse.services.catalogue import import_catalogue
+        from civicpulse.services.staff import add_user
+        from civicpulse.storage.tables import Department
+
+        import_catalogue(ctx, SYSTEM, demo_catalogue())
+        with db.reader() as s:
+            city.departments = list(s.scalars(select(Department.id)))
+        add_user(ctx, SYSTEM, "bench-dispatcher", "dispatcher", "bench-password-1")
     t0 = time.perf_counter()
     for i in range(0, voices, 100_000):
         city.add(min(100_000, voices - i), (START, now - timedelta(days=1)), new_topics=0.45)
@@ -348,6 +425,15 @@ def speed(voices: int, backend: str) -> None:
         print(f"  +1,000 voices (round {round_ + 1}): refresh {run.seconds:.2f} s "
               f"({run.dirty_cases:,} cases dirty, {run.recomputed:,} concerns recomputed, "
               f"{run.rescored:,} rescored); top 20 listed in {listing * 1000:.0f} ms")
+    if serve:
+        from civicpulse.services.staff import login
+
+        keys = [c.key for c in top_concerns(ctx, None, top=20)]
+        # the server's clock is the wall clock, not the city's: the session must be today's
+        clock[0] = datetime.now(UTC)
+        token = login(ctx, "bench-dispatcher", "bench-password-1")
+        db.dispose()
+        _serve_and_measure(url, work, keys, token, serve)
 
 
 def main() -> None:
@@ -359,11 +445,13 @@ def main() -> None:
     sp = sub.add_parser("speed", help="An incremental refresh in a large synthetic city.")
     sp.add_argument("--voices", type=int, default=100_000)
     sp.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    sp.add_argument("--serve", type=int, default=0, metavar="N",
+                    help="then serve the city and read each concerns page N times over HTTP")
     args = parser.parse_args()
     if args.what == "board":
         board(args.top, not args.no_author)
     else:
-        speed(args.voices, args.backend)
+        speed(args.voices, args.backend, args.serve)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ en_random   any window
 The output rows carry the window's text under "_text" for the labeller only. We read each
 window and wrote its spans; the file in the repository holds the rows without "_text" and
 with "spans" ([start, end, kind], offsets in the full text), as bench/README.md describes.
+
+The later samples (sample_redaction_fresh.py, sample_redaction_later.py) draw with the
+:class:`Draw` below, so that every set is drawn by the same rules; each seed must keep giving
+the windows its file in the repository holds.
 """
 
 # ruff: noqa: E501  (source lists and patterns read better unwrapped)
@@ -28,6 +32,7 @@ import json
 import random
 import re
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,60 +80,104 @@ EN_QUOTA = {
 }
 
 
+Source = tuple[str, str, str]  # file, key column, text column
+Finder = Callable[[str], list[tuple[int, int]]]  # the trigger spans in a text
+
+
 def window(text: str, at: int, end: int, width: int = 40) -> tuple[int, int]:
     return max(0, at - width), min(len(text), end + width)
 
 
-def main() -> None:
-    rng = random.Random(20261130)
-    used = {(r["file"], r["key"]) for r in map(json.loads, bench.REAL_SPANS.read_text("utf-8").splitlines())}
-    rows: list[dict] = []
-    taken: set[tuple[str, str]] = set(used)
+def drawn_before(paths: Iterable[Path]) -> set[tuple[str, str]]:
+    """The rows (file, key) of earlier sets: a row is in one set at most."""
+    taken: set[tuple[str, str]] = set()
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            row = json.loads(line)
+            taken.add((row["file"], row["key"]))
+    return taken
 
-    def add(source: tuple[str, str, str], key: str, text: str, lo: int, hi: int, stratum: str) -> None:
-        taken.add((source[0], key))
-        win = text[lo:hi]
-        rows.append({"file": source[0], "key_column": source[1], "key": key, "column": source[2],
-                     "start": lo, "end": hi, "sha1": hashlib.sha1(win.encode()).hexdigest()[:12],
-                     "stratum": stratum, "_text": win})
 
-    seen: set[str] = set()
+def matches(pattern: re.Pattern[str]) -> Finder:
+    return lambda text: [m.span() for m in pattern.finditer(text)]
 
-    def draw(sources: list[tuple[str, str, str]], stratum: str, find, quota: int) -> None:  # type: ignore[no-untyped-def]
-        pool = [(src, k, t) for src in sources for k, t in bench.load_column(DATA, *src).items() if t]
-        rng.shuffle(pool)
-        got = 0
-        for src, key, text in pool:
-            if got >= quota:
-                break
-            if (src[0], key) in taken:
-                continue
-            hits = find(text)
-            if not hits:
-                continue
-            at, end = rng.choice(hits)
-            lo, hi = window(text, at, end)
-            if text[lo:hi] in seen:  # signatures and boilerplate repeat word for word
-                continue
-            seen.add(text[lo:hi])
-            add(src, key, text, lo, hi, stratum)
-            got += 1
 
+def tagger_people() -> Finder:
+    """The person words the Chinese tagger (LAC PER) finds in a text's first 600 characters."""
     from civicpulse.understanding.redaction.chinese import ChineseTagger
     tagger = ChineseTagger.shared()
 
     def lac_people(text: str) -> list[tuple[int, int]]:
         return [(s, e) for s, e, t in tagger.tag(text[:600]) if t == "PER"]
 
-    draw(ZH_SOURCES, "zh_tagger", lac_people, QUOTA["zh_tagger"])
+    return lac_people
+
+
+class Draw:
+    """One sample: its seeded generator, the rows it may not take, and the windows it drew.
+
+    A row gives one window at most, and a window whose text was drawn already is passed over
+    (signatures and boilerplate repeat word for word)."""
+
+    def __init__(self, seed: int, taken: set[tuple[str, str]]) -> None:
+        self.rng = random.Random(seed)
+        self.taken = taken
+        self.seen: set[str] = set()
+        self.rows: list[dict] = []
+
+    def pool(self, sources: Sequence[Source]) -> list[tuple[Source, str, str]]:
+        """Every non-empty text of the sources, shuffled by the sample's generator."""
+        pool = [(src, k, t) for src in sources for k, t in bench.load_column(DATA, *src).items() if t]
+        self.rng.shuffle(pool)
+        return pool
+
+    def take(self, pool: Iterable[tuple[Source, str, str]], stratum: str, find: Finder, quota: int) -> None:
+        """Up to ``quota`` windows around a random trigger each, in the pool's order."""
+        got = 0
+        for src, key, text in pool:
+            if got >= quota:
+                break
+            if (src[0], key) in self.taken:
+                continue
+            hits = find(text)
+            if not hits:
+                continue
+            at, end = self.rng.choice(hits)
+            lo, hi = window(text, at, end)
+            win = text[lo:hi]
+            if win in self.seen:
+                continue
+            self.seen.add(win)
+            self.taken.add((src[0], key))
+            self.rows.append({"file": src[0], "key_column": src[1], "key": key, "column": src[2],
+                              "start": lo, "end": hi, "sha1": hashlib.sha1(win.encode()).hexdigest()[:12],
+                              "stratum": stratum, "_text": win})
+            got += 1
+
+    def draw(self, sources: Sequence[Source], stratum: str, find: Finder, quota: int) -> None:
+        """``take`` from the sources' rows shuffled afresh."""
+        self.take(self.pool(sources), stratum, find, quota)
+
+    def write(self) -> None:
+        for row in self.rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def draw_strata(draw: Draw, zh_quota: Mapping[str, int], en_quota: Mapping[str, Sequence[int]]) -> None:
+    """Every stratum, in the order the sets were drawn in: the tagger's, the Chinese
+    triggers', then the English triggers' source by source (``en_quota`` per source)."""
+    draw.draw(ZH_SOURCES, "zh_tagger", tagger_people(), zh_quota["zh_tagger"])
     for stratum, pattern in ZH_TRIGGERS.items():
-        draw(ZH_SOURCES, stratum, lambda t, p=pattern: [m.span() for m in p.finditer(t)],
-             QUOTA[stratum])
+        draw.draw(ZH_SOURCES, stratum, matches(pattern), zh_quota[stratum])
     for stratum, pattern in EN_TRIGGERS.items():
-        for source, quota in zip(EN_SOURCES, EN_QUOTA[stratum], strict=True):
-            draw([source], stratum, lambda t, p=pattern: [m.span() for m in p.finditer(t)], quota)
-    for row in rows:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for source, quota in zip(EN_SOURCES, en_quota[stratum], strict=True):
+            draw.draw([source], stratum, matches(pattern), quota)
+
+
+def main() -> None:
+    draw = Draw(20261130, drawn_before([bench.REAL_SPANS]))
+    draw_strata(draw, QUOTA, EN_QUOTA)
+    draw.write()
 
 
 if __name__ == "__main__":

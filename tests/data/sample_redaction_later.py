@@ -20,10 +20,7 @@ and with "spans" ([start, end, kind], offsets in the full text).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
-import random
 import sys
 from pathlib import Path
 
@@ -55,59 +52,10 @@ ROUNDS = {
 
 def main() -> None:
     spec = ROUNDS[sys.argv[1] if len(sys.argv) > 1 else "third"]
-    zh_quota = spec["zh"]
-    en_quota = spec["en"]
-    rng = random.Random(spec["seed"])
-    taken: set[tuple[str, str]] = set()
-    for path in (getattr(bench, name) for name in spec["before"]):
-        for line in path.read_text("utf-8").splitlines():
-            row = json.loads(line)
-            taken.add((row["file"], row["key"]))
-    seen: set[str] = set()
-    rows: list[dict] = []
-
-    def draw(sources, stratum, find, quota):  # type: ignore[no-untyped-def]
-        pool = [(src, k, t) for src in sources
-                for k, t in bench.load_column(heldout.DATA, *src).items() if t]
-        rng.shuffle(pool)
-        got = 0
-        for src, key, text in pool:
-            if got >= quota:
-                break
-            if (src[0], key) in taken:
-                continue
-            hits = find(text)
-            if not hits:
-                continue
-            at, end = rng.choice(hits)
-            lo, hi = heldout.window(text, at, end)
-            win = text[lo:hi]
-            if win in seen:
-                continue
-            seen.add(win)
-            taken.add((src[0], key))
-            rows.append({"file": src[0], "key_column": src[1], "key": key, "column": src[2],
-                         "start": lo, "end": hi,
-                         "sha1": hashlib.sha1(win.encode()).hexdigest()[:12],
-                         "stratum": stratum, "_text": win})
-            got += 1
-
-    from civicpulse.understanding.redaction.chinese import ChineseTagger
-    tagger = ChineseTagger.shared()
-
-    def lac_people(text: str) -> list[tuple[int, int]]:
-        return [(s, e) for s, e, t in tagger.tag(text[:600]) if t == "PER"]
-
-    draw(heldout.ZH_SOURCES, "zh_tagger", lac_people, zh_quota["zh_tagger"])
-    for stratum, pattern in heldout.ZH_TRIGGERS.items():
-        draw(heldout.ZH_SOURCES, stratum, lambda t, p=pattern: [m.span() for m in p.finditer(t)],
-             zh_quota[stratum])
-    for stratum, pattern in heldout.EN_TRIGGERS.items():
-        for source, quota in zip(heldout.EN_SOURCES, en_quota[stratum], strict=True):
-            draw([source], stratum, lambda t, p=pattern: [m.span() for m in p.finditer(t)],
-                 quota)
-    for row in rows:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    before = heldout.drawn_before(getattr(bench, name) for name in spec["before"])
+    draw = heldout.Draw(spec["seed"], before)
+    heldout.draw_strata(draw, spec["zh"], spec["en"])
+    draw.write()
 
 
 if __name__ == "__main__":

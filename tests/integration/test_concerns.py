@@ -274,3 +274,69 @@ def test_a_citys_weights_file_rescores_every_concern(city: City, tmp_path: Path)
     residents = next(r for r in after.reasons if r.name == "residents")
     assert residents.weight == 10 and residents.contribution == 30
     assert after.score > before.score and adds_up(after.model_dump())
+
+
+def test_the_lead_and_the_followers_pass_to_the_concern_that_takes_the_cases(
+    city: City, clock: Clock
+) -> None:
+    """A concern's key names its grouping, so a merge (or a topic gathering the case) gives
+    the problem a new key: the dispatcher's lead and the officers' follows go with it."""
+    from civicpulse.domain.roles import Actor, Role
+    from civicpulse.services.concern_leads import (
+        concern_marks,
+        follow_concern,
+        set_lead_department,
+    )
+    from civicpulse.storage.tables import AuditEntry
+
+    dispatcher = Actor(kind="staff", name="dispatch", role=Role.DISPATCHER)
+    officer = Actor(kind="staff", name="roads1", role=Role.OFFICER)
+    lamp = voice(city, LAMP)["case_id"]
+    voice(city, LAMP)
+    bench = voice(city, BENCH)["case_id"]
+    voice(city, BENCH)
+    clock.advance(minutes=5)
+    refresh_concerns(city.ctx)
+    lamp_key = concern_detail(city.ctx, None, f"c{lamp}").key  # c<lamp> or a topic's key
+    set_lead_department(city.ctx, dispatcher, lamp_key, "roads")
+    follow_concern(city.ctx, officer, lamp_key, True)
+    follow_concern(city.ctx, dispatcher, f"c{bench}", True)
+    assert city.client.post(f"/api/v1/cases/{lamp}/merge", json={"into_case_id": bench},
+                            headers=city.token("admin")).status_code == 200
+    clock.advance(minutes=5)
+    refresh_concerns(city.ctx)
+    assert lamp_key not in concern_marks(city.ctx, officer, [lamp_key])
+    now_key = concern_detail(city.ctx, None, f"c{bench}").key  # c<bench> or a topic's key
+    marks = concern_marks(city.ctx, officer, [now_key])[now_key]
+    assert marks.lead_department == "roads"
+    assert marks.following and marks.followers == 2
+    with city.ctx.db.reader() as s:
+        carried = s.execute(select(AuditEntry.subject, AuditEntry.data).where(
+            AuditEntry.action == "concern.lead_carried")).all()
+    assert [(subject, json.loads(data)["from_key"]) for subject, data in carried] == [
+        (f"concern:{now_key}", lamp_key)
+    ]
+
+
+def test_one_device_with_and_without_an_email_is_one_supporter(city: City) -> None:
+    """Pressing "me too" first without, then with an e-mail address (or the other way
+    round) is one resident; two residents giving their own addresses at one shared computer
+    are two (the flood guard weighs the device)."""
+    case = voice(city, BENCH, contact={"email": "writer@example.org"})["case_id"]
+    phone = "shared-device-token-0001"
+    assert support_case(city.ctx, case, Supporter(device=phone)).counted
+    later = support_case(city.ctx, case, Supporter(device=phone, email="writer@example.org",
+                                                   notify=True))
+    assert not later.counted and later.supports == 1
+    other = "other-device-token-00002"
+    assert support_case(city.ctx, case, Supporter(device=other, email="a@example.org")).counted
+    assert not support_case(city.ctx, case, Supporter(device=other)).counted
+    assert support_case(city.ctx, case, Supporter(device=other, email="b@example.org")).counted
+    with city.ctx.db.reader() as s:
+        rows = s.execute(select(CaseSupport.identity, CaseSupport.device_key)
+                         .where(CaseSupport.case_id == case).order_by(CaseSupport.id)).all()
+    assert [identity for identity, _ in rows] == ["email", "email", "email"]
+    # the first supporter wrote in with that address: writing in and "me too" are one
+    refresh_concerns(city.ctx)
+    concern = concern_detail(city.ctx, None, f"c{case}")
+    assert concern.residents == 1 and concern.supports == 2

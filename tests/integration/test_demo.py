@@ -39,7 +39,7 @@ def _check_city(ctx: Context, report: SeedReport, voices: int) -> None:
     assert s["voices"] == s["cases"] == voices
     roles = sorted(a.role for a in report.accounts)
     assert roles.count("officer") == 11
-    assert {"admin", "dispatcher", "auditor"} <= set(roles)
+    assert {"admin", "dispatcher", "auditor", "leader"} <= set(roles)
     for account in report.accounts:
         assert login(ctx, account.username, account.password)
     assert report.api_key and actor_for_api_key(ctx, report.api_key).kind == "integration"
@@ -129,7 +129,7 @@ def test_reset_deletes_only_an_embedded_sqlite_file(tmp_path: Path) -> None:
 
 # ---- the real command ----------------------------------------------------------------------
 
-ACCOUNT_LINE = re.compile(r"^\s+(\S+)\s+(admin|dispatcher|officer|auditor)\s+(\S+)\s+(\S+)$")
+ACCOUNT_LINE = re.compile(r"^\s+(\S+)\s+(admin|dispatcher|officer|auditor|leader)\s+(\S+)\s+(\S+)$")
 
 
 def _demo_env(tmp_path: Path) -> dict[str, str]:
@@ -146,7 +146,7 @@ def test_demo_command_seeds_prints_secrets_once_and_resets(tmp_path: Path) -> No
     assert first.returncode == 0, first.stderr
     accounts = [m.groups() for line in first.stdout.splitlines()
                 if (m := ACCOUNT_LINE.match(line))]
-    assert len(accounts) == 14
+    assert len(accounts) == 15  # admin, dispatcher, auditor, leader, 11 officers
     key = re.search(r"API key \(shown once\): (cpk_\S+)", first.stdout)
     assert key is not None
     ctx = build_context(Settings(data_dir=tmp_path / "data", _env_file=None), migrate=False)

@@ -102,6 +102,45 @@ def test_me_too_twice_from_one_browser_counts_once(city: City) -> None:
     assert re.search(r'class="supports">2<', page) and "neighbour.pii" not in page
 
 
+def test_me_too_then_me_too_with_an_email_is_one_resident_who_hears_the_outcome(
+    city: City,
+) -> None:
+    """The same browser pressing again with an e-mail address is the same resident: the
+    count stays, and the address is kept to tell them the outcome."""
+    from sqlalchemy import select
+
+    from civicpulse.storage.tables import SupporterContact
+
+    key = seed(city)
+    case_id = int(re.findall(r'action="/cases/(\d+)/support"',
+                             city.client.get(f"/concerns/{key}").text)[0])
+    assert "said=counted" in _me_too(city, f"/cases/{case_id}", case_id).headers["location"]
+    again = _me_too(city, f"/cases/{case_id}", case_id, email="later.pii@example.org")
+    assert "said=again-told" in again.headers["location"]
+    page = city.client.get(again.headers["location"]).text
+    assert "you will be told the outcome" in page and re.search(r'class="supports">1<', page)
+    assert "later.pii" not in page
+    with city.ctx.db.reader() as s:
+        assert s.scalars(select(SupporterContact.email)).all() == ["later.pii@example.org"]
+    # and the other way round: e-mail first, then nothing, from a second browser
+    city.client.cookies.clear()
+    _me_too(city, f"/cases/{case_id}", case_id, email="first.pii@example.org")
+    assert "said=again#" in _me_too(city, f"/cases/{case_id}", case_id).headers["location"]
+    assert re.search(r'class="supports">2<', city.client.get(f"/cases/{case_id}").text)
+
+
+def test_a_bad_email_is_answered_beside_the_form_in_the_pages_language(city: City) -> None:
+    key = seed(city)
+    case_id = int(re.findall(r'action="/cases/(\d+)/support"',
+                             city.client.get(f"/concerns/{key}").text)[0])
+    bad = _me_too(city, f"/cases/{case_id}", case_id, email="not an address")
+    assert bad.status_code == 303 and "said=invalid" in bad.headers["location"]
+    page = city.client.get(bad.headers["location"]).text
+    assert "does not look right" in page and re.search(r'class="supports">0<', page)
+    page = city.client.get(f"/cases/{case_id}?lang=zh&said=invalid").text
+    assert "似乎不正确" in page and "does not look right" not in page
+
+
 def test_me_too_without_the_form_token_is_refused(city: City) -> None:
     key = seed(city)
     case_id = top_concerns(city.ctx, None)[0].case_ids[0]

@@ -17,17 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from civicpulse.insight.burst_follow import RaisedBurst, follow_bursts, same_burst
 from civicpulse.insight.bursts import (
     Burst,
     BurstParams,
-    RaisedBurst,
     benjamini_hochberg,
     count_table,
     detect_bursts,
     detect_in_table,
     eligible_series,
-    follow_bursts,
-    same_burst,
 )
 
 START = date(2026, 1, 5)  # a Monday

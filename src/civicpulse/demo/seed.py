@@ -238,11 +238,13 @@ def _seeding_database(url: str) -> Database:
 
 
 def _staff(ctx: Context, departments: list[str]) -> tuple[list[Account], dict[str, Actor]]:
-    """One admin, dispatcher and auditor, one officer per department; random passwords."""
+    """One admin, dispatcher, auditor and leader (who reads the board and the brief), one
+    officer per department; random passwords."""
     wanted: list[tuple[str, Role, str | None]] = [
         ("admin", Role.ADMIN, None),
         ("dispatcher", Role.DISPATCHER, None),
         ("auditor", Role.AUDITOR, None),
+        ("leader", Role.LEADER, None),
         *((f"{code}-officer", Role.OFFICER, code) for code in departments),
     ]
     accounts: list[Account] = []

@@ -41,7 +41,8 @@ from civicpulse.domain.errors import NotFound
 from civicpulse.domain.roles import Actor, require_brief_reader
 from civicpulse.domain.weeks import IsoWeek, last_complete_week
 from civicpulse.domain.workflow import Action, CaseStatus
-from civicpulse.insight.bursts import BurstParams, RaisedBurst, detect_bursts, follow_bursts
+from civicpulse.insight.burst_follow import RaisedBurst, follow_bursts
+from civicpulse.insight.bursts import BurstParams, detect_bursts
 from civicpulse.insight.scorecard import ScorecardRow
 from civicpulse.services.bursts import daily_counts
 from civicpulse.services.concerns import concern_detail, top_concerns

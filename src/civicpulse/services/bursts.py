@@ -25,15 +25,14 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from civicpulse.domain.errors import ValidationFailed
+from civicpulse.insight.burst_follow import RaisedBurst, follow_bursts
 from civicpulse.insight.bursts import (
     TEST_NAME,
     Burst,
     BurstParams,
-    RaisedBurst,
     count_table,
     detect_in_table,
     eligible_series,
-    follow_bursts,
 )
 from civicpulse.services.outbox import enqueue_mail
 from civicpulse.services.read_models import BurstList, BurstView

@@ -7,9 +7,10 @@ audited like a change to a case. Following is personal: any member of staff may 
 concern, and the board lists what they follow first.
 
 Both marks hang on the stored concern (``concerns.lead_department_id``, ``concern_follows``),
-which the ranking's refresh updates in place and never rewrites these for; a concern the
-refresh removes takes its follows with it. Kept apart from ``services/concerns.py`` so the
-ranking's read path stays one query whatever staff mark.
+which the ranking's refresh updates in place and never rewrites these for. When regrouping
+gives the problem a new key (a merge, or a topic gathering the case), the refresh passes the
+marks to the concern that took its cases (``services/concern_store.py``). Kept apart from
+``services/concerns.py`` so the ranking's read path stays one query whatever staff mark.
 """
 
 from __future__ import annotations

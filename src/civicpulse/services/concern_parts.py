@@ -1,6 +1,7 @@
 """The pieces a concerns refresh is made of: reading rows by long lists of ids, the shapes
-of its work, and the two pure rules that place a case in a group (its place, the names in
-its title). Kept apart from the run (``concern_refresh``) so each reads on its own."""
+of its work, the two pure rules that place a case in a group (its place, the names in its
+title) and the walk of the merge tree (a case's root, a root's members). Kept apart from the
+run (``concern_refresh``) so each reads on its own."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, any_, bindparam
+from sqlalchemy import BigInteger, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from civicpulse.domain.workflow import CaseStatus
 from civicpulse.insight.concern_ranking import ConcernFacts
+from civicpulse.storage.tables import Case
 
 # ---- reading in chunks ---------------------------------------------------------------------
 
@@ -182,3 +185,54 @@ def split_by_names(
     alone = [[r] for r, names in loose if any(rare(n) for n in names)]
     together = [r for r, names in loose if not any(rare(n) for n in names)]
     return parts + alone + ([together] if together else [])
+
+
+# ---- the merge tree ------------------------------------------------------------------------
+
+
+def roots_of(reader: Reader, case_ids: set[int]) -> dict[int, int]:
+    """Each case's root: itself, or (transitively) the case it was merged into."""
+    parent: dict[int, int | None] = {}
+    todo = set(case_ids)
+    while todo:
+        rows = reader.rows(
+            lambda c: select(Case.id, Case.status, Case.merged_into_id).where(c),
+            Case.id, todo,
+        )
+        todo = set()
+        for case_id, status, into in rows:
+            merged = status == CaseStatus.MERGED.value and into is not None
+            parent[case_id] = into if merged else None
+            if merged and into not in parent:
+                todo.add(into)
+    out = {}
+    for case_id in case_ids:
+        if case_id not in parent:
+            continue  # no such case (never: voices and events point at cases)
+        seen, current = {case_id}, case_id
+        while (up := parent.get(current)) is not None and up not in seen:
+            seen.add(up)
+            current = up
+        out[case_id] = current
+    return out
+
+
+def members_of(reader: Reader, roots: set[int]) -> dict[int, list[int]]:
+    """Every case of each root: itself and the cases merged into it, at any depth."""
+    out = {r: [r] for r in roots}
+    owner = {r: r for r in roots}
+    frontier = set(roots)
+    while frontier:
+        rows = reader.rows(
+            lambda c: select(Case.id, Case.merged_into_id)
+            .where(c, Case.status == CaseStatus.MERGED.value),
+            Case.merged_into_id, frontier,
+        )
+        frontier = set()
+        for case_id, into in rows:
+            if case_id in owner:
+                continue
+            owner[case_id] = owner[into]
+            out[owner[into]].append(case_id)
+            frontier.add(case_id)
+    return out

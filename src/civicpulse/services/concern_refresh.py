@@ -45,22 +45,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from civicpulse.domain.resident_keys import contact_keys
-from civicpulse.domain.workflow import CLOSED_STATES, CaseStatus
-from civicpulse.insight.concern_ranking import (
-    ConcernFacts,
-    Weights,
-    day_number,
-    load_weights,
-    rank,
-)
+from civicpulse.insight.concern_ranking import Weights, load_weights
+from civicpulse.services.concern_facts import Evidence, build_concern
 from civicpulse.services.concern_labelling import label_concerns
 from civicpulse.services.concern_parts import (
     Built,
@@ -68,12 +60,21 @@ from civicpulse.services.concern_parts import (
     Root,
     Target,
     VoiceRow,
+    members_of,
     place_of,
+    roots_of,
     split_by_names,
+)
+from civicpulse.services.concern_store import (
+    STATE_ID,
+    Written,
+    analyse,
+    finish,
+    rescore,
+    write_batch,
 )
 from civicpulse.services.resident_identity import identity_secret
 from civicpulse.services.topics import update_topics
-from civicpulse.storage.bulk_insert import insert_rows, reserve_in_transaction
 from civicpulse.storage.tables import (
     Area,
     Case,
@@ -103,10 +104,6 @@ SETTLE = timedelta(seconds=60)
 WORDS_SAMPLE = 20_000
 #: concerns recomputed per read-and-write slice
 BATCH = 20_000
-_OPEN = frozenset(s.value for s in CaseStatus) - {s.value for s in CLOSED_STATES} - {
-    CaseStatus.RESOLVED.value
-}
-_STATE_ID = 1
 
 
 @dataclass(frozen=True)
@@ -178,9 +175,11 @@ def _refresh(ctx: Context, started: float) -> ConcernRun:
         with ctx.db.reader() as s:
             work.use(s)
             built = work.build(work.targets[i : i + BATCH])
-        _write_batch(ctx, work, built, feed.as_of or now)
+        write_batch(ctx, built, feed.as_of or now, weights, work.touched_cases, work.roots,
+                    work.held_before, work.written)
         recomputed += len(built)
-    removed = _finish(ctx, work, feed, words, pending)
+    removed = finish(ctx, work.stale, work.written, feed.watermarks, feed.as_of, work.texts,
+                     words, pending)
     rescored = rescore(ctx, weights)
     if recomputed > 50_000:
         analyse(ctx)
@@ -216,7 +215,7 @@ class _Work:
         self.now = now
         self.gap = timedelta(days=ctx.settings.concern_gap_days)
         self.km = ctx.settings.concern_place_km
-        state = session.get(ConcernState, _STATE_ID)
+        state = session.get(ConcernState, STATE_ID)
         self.state = state
         self.as_of: datetime | None = state.as_of if state else None
         self.texts = state.texts if state else 0
@@ -231,7 +230,8 @@ class _Work:
         self.dirty_roots: set[int] = set()
         self.touched_cases: dict[int, int] = {}  # case -> root, for every case placed
         self.stale: set[int] = set()  # concern ids that may have to go
-        self.written: set[int] = set()  # ids of the concerns written so far
+        self.written = Written()  # the concerns written so far, and where roots went
+        self.held_before: dict[int, int | None] = {}  # a case's concern before this run
 
     def use(self, session: Session) -> None:
         self.s = session
@@ -292,7 +292,7 @@ class _Work:
         for case_id, root, concern in placed:
             self.old_root[case_id] = root
             self.old_concern[case_id] = concern
-        roots = self._roots(dirty | set(self.old_root.values()))
+        roots = roots_of(self.r, dirty | set(self.old_root.values()))
         self.root_of = roots
         self.dirty_roots = set(roots.values())
         self._load_roots(self.dirty_roots)
@@ -331,32 +331,6 @@ class _Work:
             self.targets.append(Target(key=f"c{root}", kind="case", roots=[root]))
         self._drop_unchanged()
 
-    def _roots(self, case_ids: set[int]) -> dict[int, int]:
-        """Each case's root: itself, or (transitively) the case it was merged into."""
-        parent: dict[int, int | None] = {}
-        todo = set(case_ids)
-        while todo:
-            rows = self.r.rows(
-                lambda c: select(Case.id, Case.status, Case.merged_into_id).where(c),
-                Case.id, todo,
-            )
-            todo = set()
-            for case_id, status, into in rows:
-                merged = status == CaseStatus.MERGED.value and into is not None
-                parent[case_id] = into if merged else None
-                if merged and into not in parent:
-                    todo.add(into)
-        out = {}
-        for case_id in case_ids:
-            if case_id not in parent:
-                continue  # no such case (never: voices and events point at cases)
-            seen, current = {case_id}, case_id
-            while (up := parent.get(current)) is not None and up not in seen:
-                seen.add(up)
-                current = up
-            out[case_id] = current
-        return out
-
     def _load_roots(self, roots: set[int]) -> None:
         """Anchor voice, time, topic and place of roots not loaded yet: read from their
         voices, since these are the roots something happened to."""
@@ -390,7 +364,7 @@ class _Work:
     def _load_members(self, roots: set[int]) -> None:
         fresh = roots - set(self.members)
         if fresh:
-            self.members.update(self._members(fresh))
+            self.members.update(members_of(self.r, fresh))
 
     def _times(self, voice_ids: Iterable[int]) -> list[tuple[int, datetime]]:
         return self.r.rows(
@@ -399,26 +373,6 @@ class _Work:
             .outerjoin(VoiceInsight, VoiceInsight.voice_id == Voice.id).where(c),
             Voice.id, voice_ids,
         )
-
-    def _members(self, roots: set[int]) -> dict[int, list[int]]:
-        """Every case of each root: itself and the cases merged into it, at any depth."""
-        out = {r: [r] for r in roots}
-        owner = {r: r for r in roots}
-        frontier = set(roots)
-        while frontier:
-            rows = self.r.rows(
-                lambda c: select(Case.id, Case.merged_into_id)
-                .where(c, Case.status == CaseStatus.MERGED.value),
-                Case.merged_into_id, frontier,
-            )
-            frontier = set()
-            for case_id, into in rows:
-                if case_id in owner:
-                    continue
-                owner[case_id] = owner[into]
-                out[owner[into]].append(case_id)
-                frontier.add(case_id)
-        return out
 
     def _group_roots(
         self, groups: set[tuple[int, str]]
@@ -487,6 +441,8 @@ class _Work:
                 Concern.id, {c for _, now in maybe for c in now if c is not None},
             )
         }
+        # where every case stood before, for the staff marks of concerns that go
+        self.held_before = {**current, **self.old_concern}
         kept = []
         for t, now in maybe:
             clean = not (set(t.roots) & self.dirty_roots)
@@ -540,13 +496,9 @@ class _Work:
         )
         departments = dict(self.s.execute(select(Department.id, Department.code)).all())
         areas = dict(self.s.execute(select(Area.id, Area.code)).all())
-        built = []
-        for t in targets:
-            member_cases = [c for r in t.roots for c in self.members.get(r, [r])]
-            b = self._facts(t, member_cases, case_rows, by_case, supports, not_fixed,
-                            departments, areas)
-            if b is not None:
-                built.append(b)
+        evidence = Evidence(self.weights, case_rows, by_case, supports, not_fixed,
+                            departments, areas, self.members)
+        built = [b for t in targets if (b := build_concern(t, evidence)) is not None]
         label_concerns(
             self.r, built, case_rows, min_people=self.ctx.settings.concern_min_people,
             secret=self.secret, frequencies=self._frequencies, texts=self.texts,
@@ -576,103 +528,6 @@ class _Work:
             out.append(VoiceRow(vid, case_id, at, external_id, lat, lon, urgency == "urgent",
                                 keys, int(imported or 0)))
         return out
-
-    def _facts(
-        self,
-        t: Target,
-        member_cases: list[int],
-        case_rows: dict[int, Any],
-        by_case: dict[int, list[VoiceRow]],
-        supports: dict[int, list[Any]],
-        not_fixed: Counter[int],
-        departments: dict[int, str],
-        areas: dict[int, str],
-    ) -> Built | None:
-        voices = [v for c in member_cases for v in by_case.get(c, [])]
-        if not voices:
-            return None
-        # residents: every key that named the sender of one voice is the same person
-        parent: dict[str, str] = {}
-
-        def find(k: str) -> str:
-            while parent.setdefault(k, k) != k:
-                parent[k] = parent[parent[k]]
-                k = parent[k]
-            return k
-
-        for v in voices:
-            head = find(v.keys[0])
-            for other in v.keys[1:]:
-                parent[find(other)] = head
-        resident_of = {v.id: find(v.keys[0]) for v in voices}
-        first_seen: dict[str, datetime] = {}
-        per_resident: Counter[str] = Counter()
-        urgent: set[str] = set()
-        for v in voices:
-            who = resident_of[v.id]
-            per_resident[who] += 1
-            if who not in first_seen or v.at < first_seen[who]:
-                first_seen[who] = v.at
-            if v.urgent:
-                urgent.add(who)
-        resident_keys = {k for v in voices for k in v.keys}
-        supporters: dict[str, Any] = {}
-        for c in member_cases:
-            for _case, key, device, network, created in supports.get(c, []):
-                if key in resident_keys or key in supporters:
-                    continue  # a resident counts once: writing in and "me too" are one
-                supporters[key] = (device, network, created)
-        devices = Counter(d for d, _, _ in supporters.values() if d)
-        networks = Counter(n for _, n, _ in supporters.values() if n)
-        joined: Counter[int] = Counter(day_number(at) for at in first_seen.values())
-        joined.update(day_number(created) for _, _, created in supporters.values())
-        last_at = max(v.at for v in voices)
-        horizon = day_number(last_at) - self.weights.windows.recent_days - \
-            self.weights.windows.baseline_days
-        roots = [case_rows[r] for r in t.roots if r in case_rows]
-        open_roots = [r[0] for r in roots if r[1] in _OPEN]
-        open_since = None
-        if open_roots:
-            open_cases = {c for r in open_roots for c in self.members.get(r, [r])}
-            open_since = min(v.at for v in voices if v.case_id in open_cases)
-        resolved = [case_rows[c][4] for c in member_cases
-                    if c in case_rows and case_rows[c][4] is not None]
-        after = set()
-        if resolved:
-            first_fix = min(resolved)
-            after = {resident_of[v.id] for v in voices if v.at > first_fix}
-        imported = sum(v.imported for v in voices)
-        facts = ConcernFacts(
-            residents=len(first_seen),
-            supporters=len(supporters),
-            imported_supports=imported,
-            device_groups=tuple(sorted(n for n in devices.values() if n > 1)),
-            network_groups=tuple(sorted(n for n in networks.values() if n > 1)),
-            most_voices_one_resident=max(per_resident.values()),
-            joined={d: n for d, n in sorted(joined.items()) if d > horizon},
-            open_since=open_since,
-            urgent_share=round(len(urgent) / len(first_seen), 3),
-            repeats=sum(not_fixed[c] for c in member_cases) + len(after),
-        )
-        located = [(v.lat, v.lon) for v in voices if v.lat is not None and v.lon is not None]
-        area_codes = Counter(areas[r[3]] for r in roots if r[3] in areas)
-        dept_codes = Counter(departments[r[2]] for r in roots if r[2] in departments)
-        return Built(
-            target=t,
-            facts=facts,
-            voices=len(voices),
-            supports=len(supporters) + imported,
-            first_at=min(v.at for v in voices),
-            last_at=last_at,
-            lat=sum(p[0] for p in located) / len(located) if located else None,
-            lon=sum(p[1] for p in located) / len(located) if located else None,
-            area=area_codes.most_common(1)[0][0] if area_codes else None,
-            departments=[code for code, _ in dept_codes.most_common()],
-            cases=sorted(member_cases),
-            people=len(first_seen) + len(supporters) + imported,
-        )
-
-    # -- 4. labels ---------------------------------------------------------------------------
 
     # -- 5. words' frequencies and pending labels ------------------------------------------
 
@@ -710,164 +565,3 @@ class _Work:
         return out
 
 
-# ---- writing -----------------------------------------------------------------------------
-
-
-def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str],
-            update_columns: list[str]) -> None:
-    if not rows:
-        return
-    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = make(model.__table__)  # the table, not the class: no ORM bookkeeping per row
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={c: getattr(stmt.excluded, c) for c in update_columns},
-    )
-    for i in range(0, len(rows), 5000):
-        session.execute(stmt, rows[i : i + 5000])
-
-
-def _write_batch(ctx: Context, work: _Work, built: list[Built], as_of: datetime) -> None:
-    """One slice of recomputed concerns and the placement of every case they hold: new
-    concerns by one bulk insert (ids reserved first), changed ones by one executemany."""
-    settings = ctx.settings
-    now = ctx.now()
-    table = cast(Table, Concern.__table__)
-    with ctx.db.transaction() as s:
-        rows: list[dict[str, Any]] = []
-        for b in built:
-            if b.people < settings.concern_min_people:
-                continue
-            ranked = rank(b.facts, work.weights, as_of)
-            rows.append(dict(
-                key=b.target.key, kind=b.target.kind, topic_id=b.target.topic_id,
-                place=b.target.place, label=b.label[:2000], label_pending=b.label_pending,
-                score=ranked.score, reasons=[r.as_json() for r in ranked.reasons],
-                facts=b.facts.as_json(), voices=b.voices, residents=b.facts.residents,
-                supports=b.supports, roots=len(b.target.roots), first_at=b.first_at,
-                last_at=b.last_at, lat=b.lat, lon=b.lon, area=b.area,
-                departments=b.departments, updated_at=now,
-            ))
-        found = dict(Reader(s).rows(lambda c: select(Concern.key, Concern.id).where(c),
-                                    Concern.key, [r["key"] for r in rows]))
-        fresh = [r for r in rows if r["key"] not in found]
-        (ids,) = reserve_in_transaction(s, [table], len(fresh))
-        for row, concern_id in zip(fresh, ids, strict=True):
-            row["id"] = concern_id
-            found[row["key"]] = concern_id
-        insert_rows(s, table, fresh)
-        changed = [{**r, "cid": found[r["key"]]} for r in rows if "id" not in r]
-        if changed:
-            columns = [c for c in changed[0] if c not in ("cid", "key")]
-            s.execute(
-                table.update().where(table.c.id == bindparam("cid"))
-                .values({c: bindparam(c) for c in columns}),
-                changed,
-            )
-        concern_of_case: dict[int, int | None] = {}
-        for b in built:
-            held = found.get(b.target.key) if b.people >= settings.concern_min_people else None
-            if held is not None:
-                work.written.add(held)
-            for case_id in b.cases:
-                concern_of_case[case_id] = held
-        placements = []
-        for case_id, root in sorted(work.touched_cases.items()):
-            anchor = work.roots.get(case_id) if case_id == root else None
-            placements.append({
-                "case_id": case_id, "root_case_id": root,
-                "concern_id": concern_of_case.get(case_id),
-                "topic_id": anchor.topic_id if anchor else None,
-                "place": anchor.place if anchor else None,
-                "at": anchor.at if anchor else None,
-                "names": list(anchor.names) if anchor else None,
-            })
-        _upsert(s, ConcernCase, placements, ["case_id"],
-                ["root_case_id", "concern_id", "topic_id", "place", "at", "names"])
-
-
-def _finish(
-    ctx: Context, work: _Work, feed: Feed, words: Counter[str], pending: dict[int, str]
-) -> int:
-    """Concerns left empty go, pending labels are filled, the word frequencies and the
-    watermarks move on; returns how many concerns went."""
-    now = ctx.now()
-    removed = 0
-    with ctx.db.transaction() as s:
-        gone = sorted(work.stale - work.written)
-        if gone:
-            for condition in Reader(s).where_in(ConcernCase.concern_id, gone):
-                s.execute(update(ConcernCase).where(condition).values(concern_id=None))
-            table = Concern.__table__
-            for condition in Reader(s).where_in(table.c.id, gone):
-                removed += s.execute(
-                    table.delete().where(condition)  # type: ignore[attr-defined]
-                ).rowcount
-        for concern_id, title in pending.items():
-            s.execute(update(Concern).where(Concern.id == concern_id)
-                      .values(label=title, label_pending=False))
-        if words:
-            _add_words(s, words)
-        state = s.get(ConcernState, _STATE_ID)
-        if state is None:
-            state = ConcernState(id=_STATE_ID, voice_id=0, event_id=0, support_id=0,
-                                 scored_day=0, weights_digest="", texts=0, updated_at=now)
-            s.add(state)
-        state.voice_id, state.event_id, state.support_id = feed.watermarks
-        state.as_of = feed.as_of
-        state.texts = work.texts
-        state.updated_at = now
-    return removed
-
-
-def _add_words(session: Session, counts: Counter[str]) -> None:
-    rows = [{"word": w, "texts": n} for w, n in sorted(counts.items())]
-    make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = cast(Table, ConcernWord.__table__)
-    stmt = make(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["word"], set_={"texts": table.c.texts + stmt.excluded.texts}
-    )
-    for i in range(0, len(rows), 5000):
-        session.execute(stmt, rows[i : i + 5000])
-
-
-def rescore(ctx: Context, weights: Weights | None = None, *, force: bool = False) -> int:
-    """Score every concern again from its stored facts when the day of ``as_of`` or the
-    weights changed since the last full rescore (growth and age move with time); returns
-    how many were rescored."""
-    weights = weights or load_weights(ctx.settings.concern_weights_file)
-    with ctx.db.reader() as s:
-        state = s.get(ConcernState, _STATE_ID)
-        if state is None or state.as_of is None:
-            return 0
-        as_of, day = state.as_of, day_number(state.as_of)
-        if not force and state.scored_day == day and state.weights_digest == weights.digest:
-            return 0
-        rows = s.execute(select(Concern.id, Concern.facts)).all()
-    updates = []
-    for concern_id, facts in rows:
-        ranked = rank(ConcernFacts.from_json(facts), weights, as_of)
-        updates.append({"cid": concern_id, "score": ranked.score,
-                        "reasons": [r.as_json() for r in ranked.reasons]})
-    with ctx.db.transaction() as s:
-        table = Concern.__table__
-        stmt = (
-            table.update()  # type: ignore[attr-defined]
-            .where(table.c.id == bindparam("cid"))
-            .values(score=bindparam("score"), reasons=bindparam("reasons"))
-        )
-        for i in range(0, len(updates), 5000):
-            s.execute(stmt, updates[i : i + 5000])
-        s.execute(update(ConcernState).where(ConcernState.id == _STATE_ID)
-                  .values(scored_day=day, weights_digest=weights.digest))
-    return len(updates)
-
-
-def analyse(ctx: Context) -> None:
-    """Fresh PostgreSQL statistics for the concern tables after a first, large refresh."""
-    if ctx.db.dialect != "postgresql":
-        return
-    with ctx.db.transaction() as s:
-        for name in ("concerns", "concern_cases", "concern_words"):
-            s.execute(text(f'ANALYZE "{name}"'))

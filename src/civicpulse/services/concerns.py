@@ -25,7 +25,8 @@ from civicpulse.domain import limits
 from civicpulse.domain.errors import NotFound, ValidationFailed
 from civicpulse.domain.roles import Actor, Role, can_read_all_cases
 from civicpulse.services.concern_parts import Reader
-from civicpulse.services.concern_refresh import ConcernRun, refresh_concerns, rescore
+from civicpulse.services.concern_refresh import ConcernRun, refresh_concerns
+from civicpulse.services.concern_store import rescore
 from civicpulse.services.public_text import shown
 from civicpulse.services.read_models import (
     ConcernCaseView,
@@ -87,9 +88,12 @@ def top_concerns(
     top: int = 20,
     since: datetime | None = None,
     until: datetime | None = None,
+    member_voices: bool = True,
 ) -> list[ConcernView]:
     """The highest-scored concerns, in rank order; with ``since``/``until``, those with
-    voices in that period (ranked by their score as of the last refresh)."""
+    voices in that period (ranked by their score as of the last refresh).
+    ``member_voices=False`` leaves out the staff's list of every member voice (a board that
+    shows counts and cases need not read the thousands of voices a large concern holds)."""
     if not 1 <= top <= MAX_TOP:
         raise ValidationFailed(f"top must be between 1 and {MAX_TOP}")
     _check_period(since, until)
@@ -103,7 +107,8 @@ def top_concerns(
         rows = s.scalars(
             q.order_by(Concern.score.desc(), Concern.residents.desc(), Concern.key).limit(top)
         ).all()
-        members = _members(s, [c.id for c in rows], scope, actor)
+        members = _members(s, [c.id for c in rows], scope if member_voices else "public",
+                           actor)
         return [_view(c, rank, members.get(c.id), scope) for rank, c in enumerate(rows, 1)]
 
 

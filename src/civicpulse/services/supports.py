@@ -4,7 +4,10 @@ status page and the JSON API.
 Who supports is a keyed hash (``domain/resident_keys.py``) of the first thing that names
 them: their e-mail address, else their phone number, else the device token the page keeps in
 a cookie (or an app's install id), else the account calling (an integration's key). A unique
-constraint on (case, supporter) makes "me too" twice count once, however it is sent; and the
+constraint on (case, supporter) makes "me too" twice count once, however it is sent, and a
+support from a device that already supported the case without naming anyone else is the same
+resident's (first without an e-mail, then with one to hear the outcome: the address is kept
+with the first support); and the
 concern ranking counts one support per resident per concern, and none from a resident who
 wrote in themselves. The device token and the client's network address are also kept,
 hashed, so that a flood of supports from one device or one address is discounted in the
@@ -25,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,12 +132,13 @@ def support_case(
     now = ctx.now()
     with ctx.db.transaction() as session:
         case = counting_case(session, case_id)
-        exists = session.scalar(
-            select(CaseSupport.id).where(
-                CaseSupport.case_id == case.id, CaseSupport.supporter_key == key
-            )
-        )
+        exists = _earlier_support(session, case.id, key, identity, device)
         counted = False
+        told = False
+        if exists is not None and exists.identity == "device" and identity != "device":
+            _name_by_contact(session, exists, key, identity)
+        if exists is not None and supporter.notify:
+            told = _ask_to_be_told(session, exists.id, supporter)
         if exists is None:
             try:
                 with session.begin_nested():
@@ -151,11 +155,11 @@ def support_case(
                 counted = True
             except IntegrityError:  # the same resident, at the same moment, elsewhere
                 counted = False
-        if counted:
+        if counted or told:
             append_audit(
                 session,
                 actor=f"resident:{identity}",
-                action="case.supported",
+                action="case.supported" if counted else "case.support_notify",
                 subject=f"case:{case.id}",
                 data={"case_id": case.id, "asked_for": case_id, "channel": channel,
                       "identity": identity, "notify": supporter.notify},
@@ -165,6 +169,48 @@ def support_case(
             select(func.count()).select_from(CaseSupport).where(CaseSupport.case_id == case.id)
         )
         return SupportResult(case_id=case.id, counted=counted, supports=int(supports or 0))
+
+
+def _earlier_support(
+    session: Session, case_id: int, key: str, identity: str, device: str | None
+) -> CaseSupport | None:
+    """This resident's support of the case already given, if any: the same key, or the same
+    device where one of the two named nobody but the device (one browser pressing first
+    without, then with an e-mail address, or the other way round). Two supports from one
+    device that name different contacts are two residents at a shared computer: both count,
+    and the ranking's flood guard discounts a device behind many."""
+    same = CaseSupport.supporter_key == key
+    if device is not None:
+        by_device = CaseSupport.device_key == device
+        if identity != "device":
+            by_device = and_(by_device, CaseSupport.identity == "device")
+        same = or_(same, by_device)
+    return session.scalars(
+        select(CaseSupport).where(CaseSupport.case_id == case_id, same)
+        .order_by(CaseSupport.id).limit(1)
+    ).first()
+
+
+def _name_by_contact(session: Session, support: CaseSupport, key: str, identity: str) -> None:
+    """A support first given by device alone now names the resident by the contact they
+    gave, so the ranking knows them if they also wrote in (unless that key already has a
+    support of its own on the case)."""
+    taken = session.scalar(select(CaseSupport.id).where(
+        CaseSupport.case_id == support.case_id, CaseSupport.supporter_key == key))
+    if taken is None:
+        support.supporter_key, support.identity = key, identity
+        session.flush()
+
+
+def _ask_to_be_told(session: Session, support_id: int, supporter: Supporter) -> bool:
+    """A resident who had said "me too" and now gives an e-mail address to hear the outcome:
+    keep it with their support (not a second support); False if one was kept already."""
+    if session.get(SupporterContact, support_id) is not None:
+        return False
+    session.add(SupporterContact(support_id=support_id, email=supporter.email,
+                                 phone=supporter.phone, language=supporter.language))
+    session.flush()
+    return True
 
 
 def case_supports(ctx: Context, case_id: int) -> SupportResult:

@@ -15,6 +15,7 @@ the piece alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -157,3 +158,14 @@ def list_topics(
             )
             for i, t in enumerate(rows, 1)
         ]
+
+
+def topic_labels(ctx: Context, keys: Iterable[str]) -> dict[str, str]:
+    """The labels of the topics ``keys`` (those that exist): what a burst in a topic is
+    shown by, read by key instead of listing every topic of a large city."""
+    wanted = sorted({k for k in keys if len(k) <= 64})
+    if not wanted:
+        return {}
+    with ctx.db.reader() as s:
+        return dict(s.execute(select(Topic.key, Topic.label).where(Topic.key.in_(wanted))).all())
+

@@ -29,6 +29,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from civicpulse.understanding.phrase_choice import best_distinct
+
 #: a phrase must be used by at least this many voices of the concern to be shown
 MIN_PHRASE_VOICES = 3
 #: the most words, and characters, in one phrase
@@ -182,15 +184,7 @@ def label_phrases(
         bonus = 1 + 0.5 * (min(length, 3) - 1)
         in_titles = len(titled.get(phrase, ()))
         scored.append(((count + in_titles) / size * idf * bonus, phrase))
-    scored.sort(key=lambda sp: (-sp[0], sp[1]))
-    chosen: list[str] = []
-    for _, phrase in scored:
-        if any(_overlaps(phrase, other) for other in chosen):
-            continue
-        chosen.append(phrase)
-        if len(chosen) == top:
-            break
-    return chosen
+    return best_distinct(scored, top, _overlaps)
 
 
 def _known_words(phrase: str, readings: Iterable[Reading]) -> list[str]:

@@ -34,6 +34,7 @@ from civicpulse.understanding.matching import (
     query_keys,
     similarity,
 )
+from civicpulse.understanding.phrase_choice import best_distinct
 
 #: a phrase must be used by at least this many voices of the topic to be shown
 MIN_PHRASE_VOICES = 3
@@ -191,12 +192,4 @@ def label_phrases(
         # longer Chinese n-grams carry more meaning than the bigrams inside them
         length_bonus = 1 + 0.25 * (len(phrase) - 2) if phrase.isascii() is False else 1.0
         scored.append((c / size * idf * length_bonus, phrase))
-    scored.sort(key=lambda sp: (-sp[0], sp[1]))
-    chosen: list[str] = []
-    for _, phrase in scored:
-        if any(_overlaps(phrase, other) for other in chosen):
-            continue
-        chosen.append(phrase)
-        if len(chosen) == top:
-            break
-    return chosen
+    return best_distinct(scored, top, _overlaps)

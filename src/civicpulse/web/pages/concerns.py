@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from civicpulse.domain import limits
-from civicpulse.domain.errors import DomainError
+from civicpulse.domain.errors import DomainError, ValidationFailed
 from civicpulse.domain.roles import Actor
 from civicpulse.infra.context import Context
 from civicpulse.reports.charts import sparkline
@@ -35,8 +35,8 @@ from civicpulse.services.hotspots import city_hotspots
 from civicpulse.services.public_views import area_outlines, catalogue_names
 from civicpulse.services.read_models import ConcernDetail
 from civicpulse.services.supports import Supporter, case_supports, support_case
-from civicpulse.services.topics import list_topics
-from civicpulse.web.deps import client_address, ctx_of, limit_public_async
+from civicpulse.services.topics import topic_labels
+from civicpulse.web.deps import RateLimited, client_address, ctx_of, limit_public_async
 from civicpulse.web.forms import read_form
 from civicpulse.web.pages.common import (
     choose_language,
@@ -130,9 +130,13 @@ async def me_too(request: Request, case_id: RecordId) -> Response:
             Supporter(device=device, email=email, notify=email is not None,
                       network=client_address(request), language=choose_language(request)),
         )
+        said = "counted" if counted else "again-told" if email else "again"
+    except (ValidationFailed, RateLimited) as exc:
+        # answered beside the form, in the page's language, with nothing counted
+        said = "busy" if isinstance(exc, RateLimited) else "invalid"
     except DomainError as exc:
         return refused(request, exc)
-    response = redirect(request, f"{back}?said={'counted' if counted else 'again'}#me-too")
+    response = redirect(request, f"{back}?said={said}#me-too")
     if fresh:
         response.set_cookie(
             DEVICE_COOKIE, device, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
@@ -146,7 +150,7 @@ async def me_too(request: Request, case_id: RecordId) -> Response:
 
 def _board(ctx: Context, actor: Actor, lang: str) -> dict[str, Any]:
     """Everything the board shows, read in one worker thread."""
-    concerns = top_concerns(ctx, actor, top=STAFF_TOP)
+    concerns = top_concerns(ctx, actor, top=STAFF_TOP, member_voices=False)
     marks = concern_marks(ctx, actor, [c.key for c in concerns])
     # followed first, each group in rank order
     concerns = sorted(concerns, key=lambda c: (not (c.key in marks and marks[c.key].following),
@@ -160,14 +164,15 @@ def _board(ctx: Context, actor: Actor, lang: str) -> dict[str, Any]:
             width=480, boxes=[(h.rank, h.south, h.west, h.north, h.east)
                               for h in hotspots.hotspots],
         )
+    bursts = city_bursts(ctx)
     return dict(
         concerns=concerns,
         marks=marks,
-        bursts=city_bursts(ctx),
+        bursts=bursts,
         hotspots=hotspots,
         shape=shape,
         area_names={code: n for code, n, _ in areas},
-        topic_labels={t.key: t.label for t in list_topics(ctx, limit=1000, min_size=1)},
+        topic_labels=topic_labels(ctx, [b.code for b in bursts.bursts if b.kind == "topic"]),
         names=catalogue_names(ctx),
         may_set_lead=may_set_lead(actor),
     )
