@@ -133,6 +133,80 @@ class Settings(BaseSettings):
     escalation_repeat_hours: int = Field(
         24, ge=1, description="How often an overdue case is escalated again while still overdue."
     )
+    formalism_period_days: int = Field(
+        90,
+        ge=1,
+        description="The formalism audit covers the last this many days when no period is "
+        "given (`audit formalism` without --since, the API, the staff page, the league table).",
+    )
+    formalism_publish_minutes: float = Field(
+        15.0,
+        ge=0,
+        description="The job runner computes the public formalism figures (league table, "
+        "GET /api/v1/formalism) at most this often, on its topics beat, and keeps them in "
+        "data_dir; pages read the kept copy instead of running the audit.",
+    )
+    formalism_max_hops: int = Field(
+        3,
+        ge=1,
+        description="A case passed between departments more times than this is flagged as "
+        "passed around; going back to a department that had already passed it on is "
+        "flagged at once (A → B → A).",
+    )
+    formalism_deadline_edge_minutes: float = Field(
+        60,
+        gt=0,
+        description="A resolution at most this many minutes before the case's resolution "
+        "deadline, reopened by the resident after the deadline, is flagged as a deadline game.",
+    )
+    formalism_repeat_days: float = Field(
+        42,
+        gt=0,
+        description="A new case about the same problem at the same place (the same-problem "
+        "matching rule) within this many days of a resolution flags it as a repeat after "
+        "fix; a problem rejected by one department and done by another within this many "
+        "days of the rejection is flagged too.",
+    )
+    formalism_bulk_hours: float = Field(
+        24,
+        gt=0,
+        description="Closing in bulk: a department's resolutions in the last this many hours "
+        "before a month ends (city time) are compared with its usual rate.",
+    )
+    formalism_bulk_baseline_days: int = Field(
+        28,
+        ge=1,
+        description="A department's usual rate of resolutions is counted over this many days "
+        "before the end-of-month window.",
+    )
+    formalism_bulk_ratio: float = Field(
+        3.0,
+        gt=1,
+        description="Resolutions in the end-of-month window at least this many times the "
+        "department's usual rate (and at least formalism_bulk_min of them) are flagged as "
+        "closing in bulk.",
+    )
+    formalism_bulk_min: int = Field(
+        10,
+        ge=1,
+        description="Fewer resolutions than this in an end-of-month window are never flagged "
+        "as closing in bulk, however quiet the department usually is.",
+    )
+    formalism_unconfirmed_ratio: float = Field(
+        1.5,
+        gt=1,
+        description="A department whose share of resolutions closed without the resident's "
+        "confirmation is at least this many times the city's share (and at least "
+        "formalism_unconfirmed_margin above it) is flagged; below scorecard_min_sample "
+        "closures it is not judged.",
+    )
+    formalism_unconfirmed_margin: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="How far above the city's share of unconfirmed closures a department "
+        "must be, at least, to be flagged (0.10: ten percentage points).",
+    )
     job_interval_seconds: float = Field(
         30.0, gt=0, description="How often in-process jobs (outbox, deadlines) run in `serve`."
     )

@@ -92,13 +92,24 @@ def test_resident_to_league_table_story(browser: Any, site: str, artifacts: Path
     officer.fill("#reply-message", "已安排道路养护队，今天下午到现场。")
     officer.click("form[action$='/reply'] button")
     officer.wait_for_url(re.compile(r".*done=reply"))
-    officer.fill("#resolve-message", "坑已用沥青填平并压实。")
-    officer.click("form[action$='/resolve'] button")
+    # a form answer is questioned before it is sent (a nudge, in the page's language)
+    officer.goto(f"{case_url}?lang=zh")
+    officer.fill("#resolve-message", "您的来信已收悉，感谢您对我们工作的关注和支持。")
+    officer.click("form[action$='/resolve'] button[type=submit]:not([name])")
+    nudge = officer.locator("#nudge-resolve")
+    nudge.wait_for()
+    assert "发送之前请注意" in nudge.inner_text() and "Before you send" not in nudge.inner_text()
+    assert officer.locator("button[name=send_anyway]").is_visible()
+    shot(officer, artifacts, "07a-officer-nudged")
+    # an answer to what the resident wrote goes at once
+    officer.fill("#resolve-message", "楼下路面深坑已于今天下午用沥青填平并压实。")
+    officer.click("form[action$='/resolve'] button[type=submit]:not([name])")
     officer.wait_for_url(re.compile(r".*done=resolve"))
+    assert officer.locator("#nudge-resolve").count() == 0
     shot(officer, artifacts, "07-officer-resolved")
 
     resident.goto(f"{site}/track/{code}")
-    assert "坑已用沥青填平并压实" in resident.inner_text("main")
+    assert "用沥青填平并压实" in resident.inner_text("main")
     resident.check("#fixed-yes")
     resident.check("#sat-5")
     resident.fill("#comment", "很快，谢谢！")
@@ -124,7 +135,7 @@ def test_resident_to_league_table_story(browser: Any, site: str, artifacts: Path
         public.wait_for_timeout(500)
     public.click("text=楼下路面深坑")
     text = public.inner_text("main")
-    assert "坑已用沥青填平并压实" in text and "resident@example.test" not in text
+    assert "用沥青填平并压实" in text and "resident@example.test" not in text
     assert "幸福路" not in text
     shot(public, artifacts, "12-public-case")
 

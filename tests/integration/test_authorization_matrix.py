@@ -90,6 +90,7 @@ TABLE: list[Row] = [
     Row("GET", "/api/v1/topics", ANY),
     Row("GET", "/api/v1/hotspots", ANY),
     Row("GET", "/api/v1/bursts", ANY),
+    Row("GET", "/api/v1/formalism", ANY),
     # concerns are public (staff get ids), "me too" too (one per resident, rate-limited)
     Row("GET", "/api/v1/concerns", ANY),
     Row("GET", "/api/v1/concerns/{key}", ANY),
@@ -101,6 +102,10 @@ TABLE: list[Row] = [
     Row("GET", "/api/v1/cases", STAFF_ONLY),
     Row("GET", "/api/v1/cases/{case_id}", CASE_READ),
     Row("GET", "/api/v1/cases/{case_id}/understanding", CASE_READ),
+    Row("GET", "/api/v1/cases/{case_id}/formalism", CASE_READ),
+    # a flag is explained by its department's officers, dispatchers and admins
+    Row("POST", "/api/v1/formalism/explanations", "401 401 401 401 201 403 201 201 403",
+        state="disputed", json={"flag": "{flag}", "text": "the fix did not hold"}),
     Row("POST", "/api/v1/cases/{case_id}/assign", "401 401 401 401 403 403 200 200 403",
         state="submitted", json={"department": "roads"}),
     Row("POST", "/api/v1/cases/{case_id}/transfer", "401 401 401 401 200 403 200 200 403",
@@ -186,6 +191,11 @@ TABLE: list[Row] = [
         form={"department": "roads"}),
     Row("POST", "/staff/concerns/{key}/follow", "L L L L 303 303 303 303 303",
         form={"follow": "yes"}),
+    # the formalism audit: every member of staff reads it (officers their departments'
+    # flags); the flagged department's officers, dispatchers and admins explain a flag
+    Row("GET", "/staff/formalism", PAGE_STAFF),
+    Row("POST", "/staff/formalism/explain", "L L L L 303 403 303 303 403",
+        state="disputed", form={"flag": "{flag}", "text": "the fix did not hold"}),
     # the leader's brief: leaders (checked in test_brief.py) and admins
     Row("GET", "/staff/brief", "L L L L 403 403 403 200 403"),
     Row("GET", "/staff/brief.pdf", "L L L L 403 403 403 200 403"),
@@ -264,7 +274,7 @@ class World:
         assert r.status_code == 201, r.text
         case_id, code = r.json()["case_id"], r.json()["tracking_code"]
         steps: list[tuple[str, dict[str, Any]]] = []
-        if state == "resolved":
+        if state in ("resolved", "disputed"):
             steps = [("resolve", {"message": "done"})]
         elif state == "rejected":
             steps = [("reject", {"reason": "not a city matter"})]
@@ -274,6 +284,10 @@ class World:
             done = client.post(f"/api/v1/cases/{case_id}/{action}", json=body,
                                headers=self.admin)
             assert done.status_code == 200, done.text
+        if state == "disputed":  # the resident says it is not fixed: a formalism flag
+            said = client.post(f"/api/v1/track/{code}/verification",
+                               json={"fixed": False, "satisfaction": 1})
+            assert said.status_code == 200, said.text
         return int(case_id), str(code)
 
     def call(self, row: Row, role: str) -> tuple[int, str]:
@@ -289,6 +303,7 @@ class World:
             "fmt": "json", "service_code": "pothole", "service_request_id": str(case_id),
             "token": "no-such-token", "name": "cases.csv", "action": "start",
             "kind": "department", "rest": "nothing-here.json", "key": f"c{self.case_id}",
+            "flag": f"reopened:c{case_id}:roads",
         }  # fmt: skip
         values["code"] = values["tracking_code"]
         path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], row.path)

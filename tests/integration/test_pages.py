@@ -122,13 +122,13 @@ def test_resident_and_staff_loop_through_the_pages(city: City) -> None:
     assert "路面大坑" in city.client.get("/staff?department=roads").text
     act(city, case_id, "start")
     act(city, case_id, "reply", message="我们已安排人员处理")
-    act(city, case_id, "resolve", message="坑已填平")
+    act(city, case_id, "resolve", message="门口路面大坑已于今天上午用沥青填平")
     staff_page = city.client.get(f"/staff/cases/{case_id}").text
     assert "call the contractor" in staff_page and "internal note" in staff_page
 
     redact_pending(city.ctx)
     public = city.client.get(f"/cases/{case_id}").text
-    assert "坑已填平" in public and "call the contractor" not in public
+    assert "用沥青填平" in public and "call the contractor" not in public
     assert "resident@example.test" not in public and "小区门口" not in public
 
     track = city.client.get(f"/track/{code}").text

@@ -6,10 +6,12 @@ import typer
 
 from civicpulse.cli import (
     admin,
+    audit_replies,
     brief,
     concerns,
     demo,
     exporting,
+    formalism,
     importing,
     insight,
     model,
@@ -35,3 +37,5 @@ understanding.register(app)
 concerns.register(app)
 insight.register(app)
 brief.register(app)
+formalism.register(app)
+audit_replies.register(app)

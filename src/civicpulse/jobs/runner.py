@@ -23,8 +23,10 @@ from civicpulse.reports.brief_mail import mail_weekly_brief
 from civicpulse.services.bursts import raise_bursts
 from civicpulse.services.concerns import refresh_concerns
 from civicpulse.services.deadlines import run_deadlines
+from civicpulse.services.formalism import publish_formalism
 from civicpulse.services.outbox import Transport, deliver_pending
 from civicpulse.services.redaction_pass import redact_pending
+from civicpulse.services.reply_checks import rebuild_reference
 from civicpulse.services.resuggest import refresh_waiting_suggestions
 from civicpulse.services.topics import update_topics
 
@@ -43,6 +45,7 @@ class PassReport:
     concerns_recomputed: int = 0
     briefs_queued: int = 0
     bursts_raised: int = 0
+    formalism_published: bool = False
 
 
 #: seconds between redaction ticks in the in-process loop (at most the loop's interval)
@@ -56,7 +59,9 @@ def run_once(ctx: Context, transport: Transport, *, topics: bool = False) -> Pas
     ``topics`` also places the voices that arrived since the last topic run (it reads a
     window of recent voices, so callers run it less often than the rest) and then brings
     the concerns up to date with everything that changed since their last refresh (they
-    group cases by topic, so they follow the topics), and raises new bursts once."""
+    group cases by topic, so they follow the topics), raises new bursts once, and keeps the
+    public formalism figures fresh (every ``formalism_publish_minutes`` at most: they read
+    the period's history, which no page request should wait for)."""
     deadlines = run_deadlines(ctx)
     sent, failed = deliver_pending(ctx, transport)
     resuggested = refresh_waiting_suggestions(ctx)
@@ -65,13 +70,17 @@ def run_once(ctx: Context, transport: Transport, *, topics: bool = False) -> Pas
     recomputed = refresh_concerns(ctx, place_topics=False).recomputed if topics else 0
     # bursts read eight weeks of daily counts, topics included: on the topics beat too
     bursts = raise_bursts(ctx).new if topics else 0
+    if topics:  # what the city's replies share, for the reply check; once a day at most
+        rebuild_reference(ctx)
+    # the public formalism figures: a read of the period's history, kept for the pages
+    published = topics and publish_formalism(ctx) is not None
     # last: on Monday it makes the week's brief as PDF (seconds, once a week), and the rest
     # of the pass must not wait for it; its mail goes out with the next pass's delivery
     briefs = mail_weekly_brief(ctx)
     return PassReport(
         sent, failed, deadlines.escalated, deadlines.unverified, resuggested, placed,
         redaction.titles + redaction.messages, recomputed, briefs_queued=briefs,
-        bursts_raised=bursts,
+        bursts_raised=bursts, formalism_published=published,
     )
 
 

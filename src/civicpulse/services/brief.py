@@ -18,7 +18,10 @@ weekly mail share. Every figure comes from the rule that defines it elsewhere, n
 * **overdue**: the inbox's rule (``services/queries.overdue_clause``) at the week's end,
   among cases still awaiting action;
 * **not fixed**: residents' verdicts of the week that said "not fixed", with what they wrote
-  in its public form.
+  in its public form;
+* **formalism**: the formalism audit's public figures (``services/formalism.py``: rates and
+  flag counts per department, no case, no person) over ``formalism_period_days`` ending
+  with the week.
 
 Only public text: case titles and residents' comments pass the privacy gate
 (``services/public_text.py``), concerns carry their public label, and no contact, tracking
@@ -46,6 +49,8 @@ from civicpulse.insight.bursts import BurstParams, detect_bursts
 from civicpulse.insight.scorecard import ScorecardRow
 from civicpulse.services.bursts import daily_counts
 from civicpulse.services.concerns import concern_detail, top_concerns
+from civicpulse.services.formalism import formalism_summary
+from civicpulse.services.formalism_views import FormalismSummary
 from civicpulse.services.hotspots import city_hotspots
 from civicpulse.services.public_text import shown
 from civicpulse.services.public_views import AreaOutline, area_outlines, catalogue_names
@@ -200,6 +205,9 @@ class Brief:
     not_fixed: tuple[NotFixedCase, ...]  # at most LISTED_CASES, in the order given
     #: display names by kind ("categories", "departments", "areas"), code and language
     names: Mapping[str, Mapping[str, Mapping[str, str]]]
+    #: the formalism audit's rates and flag counts over the days ending with the week
+    formalism: FormalismSummary | None = None
+    formalism_since: date | None = None  # its first day, city time
 
     def name(self, kind: str, code: str | None, lang: str) -> str:
         """A code's display name in ``lang``; the code itself when the catalogue has none."""
@@ -286,6 +294,9 @@ def leader_brief(ctx: Context, actor: Actor, week: IsoWeek | None = None) -> Bri
         overdue_by_department=overdue_by_department,
         not_fixed=not_fixed,
         names=names,
+        formalism=formalism_summary(
+            ctx, end - timedelta(days=ctx.settings.formalism_period_days), end),
+        formalism_since=week.monday + timedelta(days=7 - ctx.settings.formalism_period_days),
     )
 
 

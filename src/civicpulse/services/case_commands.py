@@ -39,25 +39,27 @@ class CaseCommand:
     department: str = ""
     into_case_id: int | None = None
     urgent: bool = False
+    #: the officer was shown that this reply looks hollow and sent it anyway
+    sent_anyway: bool = False
 
 
-def _merge(ctx: Context, actor: Actor, c: CaseCommand) -> Change:
+def _merge(ctx: Context, actor: Actor, c: CaseCommand, case_id: int) -> Change:
     if c.into_case_id is None:
         raise ValidationFailed("give the number of the case to merge into")
     return merging(ctx, actor, c.into_case_id)
 
 
-_BUILDERS: dict[str, Callable[[Context, Actor, CaseCommand], Change]] = {
-    "assign": lambda ctx, a, c: assigning(ctx, a, c.department),
-    "transfer": lambda ctx, a, c: transferring(ctx, a, c.department, c.reason),
-    "start": lambda ctx, a, c: starting(ctx, a),
-    "reply": lambda ctx, a, c: replying(ctx, a, c.message, public=True),
-    "note": lambda ctx, a, c: replying(ctx, a, c.message, public=False),
-    "resolve": lambda ctx, a, c: resolving(ctx, a, c.message),
-    "reject": lambda ctx, a, c: rejecting(ctx, a, c.reason),
+_BUILDERS: dict[str, Callable[[Context, Actor, CaseCommand, int], Change]] = {
+    "assign": lambda ctx, a, c, _: assigning(ctx, a, c.department),
+    "transfer": lambda ctx, a, c, _: transferring(ctx, a, c.department, c.reason),
+    "start": lambda ctx, a, c, _: starting(ctx, a),
+    "reply": lambda ctx, a, c, case: replying(ctx, a, c.message, True, case, c.sent_anyway),
+    "note": lambda ctx, a, c, _: replying(ctx, a, c.message, public=False),
+    "resolve": lambda ctx, a, c, case: resolving(ctx, a, c.message, case, c.sent_anyway),
+    "reject": lambda ctx, a, c, _: rejecting(ctx, a, c.reason),
     "merge": _merge,
-    "unmerge": lambda ctx, a, c: unmerging(ctx, a, c.reason),
-    "urgency": lambda ctx, a, c: marking_urgency(ctx, a, c.urgent, c.reason),
+    "unmerge": lambda ctx, a, c, _: unmerging(ctx, a, c.reason),
+    "urgency": lambda ctx, a, c, _: marking_urgency(ctx, a, c.urgent, c.reason),
 }
 
 #: every action name an adapter may send
@@ -78,5 +80,5 @@ def perform(
         raise ValidationFailed(f"unknown action {unknown[0]!r}")
     if not commands:
         raise ValidationFailed("no action given")
-    changes = [_BUILDERS[c.action](ctx, actor, c) for c in commands]
+    changes = [_BUILDERS[c.action](ctx, actor, c, case_id) for c in commands]
     return run_changes(ctx, case_id, changes, expected_version=expected_version)

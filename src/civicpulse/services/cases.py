@@ -30,6 +30,7 @@ from civicpulse.services.case_change import (
     transition,
 )
 from civicpulse.services.public_text import public_form
+from civicpulse.services.reply_checks import check_reply
 from civicpulse.storage.audit_log import append_audit
 from civicpulse.storage.tables import Case, CaseEvent
 
@@ -68,10 +69,19 @@ def starting(ctx: Context, actor: Actor) -> Change:
     return transition(ctx, actor, Action.START, lambda s, c: Step())
 
 
-def replying(ctx: Context, actor: Actor, message: str, public: bool) -> Change:
-    """A public reply reaches the resident; a non-public one is an internal note."""
+def replying(
+    ctx: Context,
+    actor: Actor,
+    message: str,
+    public: bool,
+    case_id: int | None = None,
+    sent_anyway: bool = False,
+) -> Change:
+    """A public reply reaches the resident; a non-public one is an internal note. A public
+    reply to case ``case_id`` is assessed as an answer and the assessment kept with it."""
     limits.check_length("message", message, limits.TEXT)
     shown = public_form(message) if public else None
+    data = _assessed(ctx, case_id, message, sent_anyway) if public else {}
 
     def prepare(session: Session, case: Case) -> Step:
         return Step(
@@ -79,25 +89,43 @@ def replying(ctx: Context, actor: Actor, message: str, public: bool) -> Change:
             public=public,
             resident_notice="reply" if public else None,
             shown_message=shown,
+            data=dict(data),
         )
 
     return transition(ctx, actor, Action.REPLY, prepare, public_message=message)
 
 
-def resolving(ctx: Context, actor: Actor, message: str) -> Change:
+def resolving(
+    ctx: Context, actor: Actor, message: str, case_id: int | None = None,
+    sent_anyway: bool = False,
+) -> Change:
+    """The work is done: the message tells the resident what was done (assessed as an answer
+    to case ``case_id``, and the assessment kept), and asks them whether it is fixed."""
     limits.check_length("message", message, limits.TEXT)
     shown = public_form(message)
+    data = _assessed(ctx, case_id, message, sent_anyway)
 
     def prepare(session: Session, case: Case) -> Step:
         return Step(
             message=message,
             public=True,
             resident_notice="resolved",
-            data={"resolution_number": case.resolution_count + 1},
+            data={"resolution_number": case.resolution_count + 1, **data},
             shown_message=shown,
         )
 
     return transition(ctx, actor, Action.RESOLVE, prepare, public_message=message)
+
+
+def _assessed(
+    ctx: Context, case_id: int | None, message: str, sent_anyway: bool
+) -> dict[str, Any]:
+    """The reply's assessment for its timeline entry, computed before the transaction (it
+    reads the resident's voice and takes about a millisecond: not to be spent holding the
+    write lock)."""
+    if case_id is None or not message.strip():
+        return {}
+    return {"reply": check_reply(ctx, case_id, message).record(sent_anyway)}
 
 
 def rejecting(ctx: Context, actor: Actor, reason: str) -> Change:
@@ -152,14 +180,14 @@ def reply_case(
     public: bool,
     expected_version: int | None = None,
 ) -> ActionResult:
-    change = replying(ctx, actor, message, public)
+    change = replying(ctx, actor, message, public, case_id)
     return run_changes(ctx, case_id, [change], expected_version=expected_version)
 
 
 def resolve_case(
     ctx: Context, actor: Actor, case_id: int, message: str, expected_version: int | None = None
 ) -> ActionResult:
-    change = resolving(ctx, actor, message)
+    change = resolving(ctx, actor, message, case_id)
     return run_changes(ctx, case_id, [change], expected_version=expected_version)
 
 

@@ -16,6 +16,7 @@ from civicpulse.web.pages.common import is_page, refused
 from civicpulse.web.routes import (
     cases,
     concerns,
+    formalism,
     insight,
     open311,
     public,
@@ -100,6 +101,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(understanding.router, prefix="/api/v1")
     app.include_router(concerns.router, prefix="/api/v1")
     app.include_router(insight.router, prefix="/api/v1")
+    app.include_router(formalism.router, prefix="/api/v1")
     app.include_router(open311.router)
     install_pages(app)  # server-rendered pages and /static
     app.add_middleware(

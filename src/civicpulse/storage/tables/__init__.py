@@ -39,6 +39,7 @@ from civicpulse.storage.tables.concerns import (
     ConcernWord,
     SupporterContact,
 )
+from civicpulse.storage.tables.formalism import FormalismExplanation
 from civicpulse.storage.tables.outbox import (
     BriefMailing,
     OutboxAttachment,
@@ -66,6 +67,7 @@ __all__ = [
     "ConcernState",
     "ConcernWord",
     "Department",
+    "FormalismExplanation",
     "ImportJob",
     "LoginAttempt",
     "MatchKey",

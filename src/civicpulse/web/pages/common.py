@@ -140,7 +140,7 @@ def csrf_refused(request: Request) -> HTMLResponse:
 
 def install_pages(app: FastAPI) -> None:
     """Mount the pages and their static files on ``app``."""
-    from civicpulse.web.pages import admin, brief, concerns, public, resident, staff
+    from civicpulse.web.pages import admin, brief, concerns, formalism, public, resident, staff
 
     app.state.pages = Pages()
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
@@ -150,6 +150,7 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(brief.router)
     app.include_router(concerns.router)
+    app.include_router(formalism.router)
 
     async def unreadable_form(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UnreadableForm)

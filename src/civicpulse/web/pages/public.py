@@ -14,6 +14,8 @@ from civicpulse.domain.workflow import CaseStatus
 from civicpulse.reports.charts import horizontal_bars, stacked_columns
 from civicpulse.reports.maps import project_map
 from civicpulse.services.export import FIELDS as EXPORT_FIELDS
+from civicpulse.services.formalism import published_formalism
+from civicpulse.services.formalism_views import LEAGUE_RATES
 from civicpulse.services.open_data import open_data_file
 from civicpulse.services.public_views import (
     catalogue_names,
@@ -128,7 +130,12 @@ async def league(request: Request) -> HTMLResponse:
             str(getattr(row, "department", "")),
         )
 
-    return render(request, "pages/league.html", rows=sorted(rows, key=rank), names=names)
+    formalism = await run_in_threadpool(published_formalism, ctx)
+    return render(
+        request, "pages/league.html", rows=sorted(rows, key=rank), names=names,
+        formalism={r.department: r for r in formalism.departments},
+        formalism_rates=LEAGUE_RATES, formalism_days=ctx.settings.formalism_period_days,
+    )
 
 
 @router.get("/map", response_class=HTMLResponse)

@@ -20,9 +20,12 @@ from civicpulse.domain.roles import Actor
 from civicpulse.domain.workflow import CaseStatus
 from civicpulse.services.case_commands import COMMANDS, CaseCommand, perform
 from civicpulse.services.case_insights import case_insights
+from civicpulse.services.formalism import case_formalism
+from civicpulse.services.formalism_views import code_words
 from civicpulse.services.photos import case_photo_ids, load_case_photo
 from civicpulse.services.public_views import catalogue_names
 from civicpulse.services.queries import CaseFilter, get_case, list_cases
+from civicpulse.services.reply_checks import ReplyCheck, check_reply
 from civicpulse.services.staff import change_password, login, logout
 from civicpulse.web.deps import ctx_of, limit_public_async
 from civicpulse.web.forms import read_form
@@ -209,9 +212,13 @@ async def _case_page(
     names = await run_in_threadpool(catalogue_names, ctx)
     photos = await run_in_threadpool(case_photo_ids, ctx, case_id)
     insight = await run_in_threadpool(case_insights, ctx, actor, case_id)
+    # the case's formalism flags only when asked (?formalism=1): finding its repeats reads
+    # the city's resolutions around it, too much for every opening of a case
+    flags = (await run_in_threadpool(case_formalism, ctx, actor, case_id)
+             if request.query_params.get("formalism") == "1" else None)
     return render(
         request, "pages/staff_case.html", status_code, actor=actor, case=case, names=names,
-        photos=photos, insight=insight, **values,
+        photos=photos, insight=insight, formalism=flags, code_words=code_words, **values,
     )
 
 
@@ -238,6 +245,22 @@ async def case_page(request: Request, case_id: RecordId) -> Response:
     return await _case_page(request, actor, case_id, done=request.query_params.get("done"))
 
 
+#: the action whose message is checked before sending: the resolution, which tells the
+#: resident what was done (an interim reply is assessed and recorded, not held up)
+NUDGED = ("resolve",)
+
+
+def _nudge(ctx: Any, actor: Actor, case_id: int, message: str) -> ReplyCheck | None:
+    """The reply's check when it looks hollow, for a case the actor may act on (the
+    reasons can quote the resident's words); None when it answers, or is empty (the
+    action itself then says what is missing)."""
+    get_case(ctx, actor, case_id)
+    if not message.strip():
+        return None
+    check = check_reply(ctx, case_id, message)
+    return check if check.hollow else None
+
+
 def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> None:
     raw_version = _field(form, "version", 12)
     into = _field(form, "into_case_id", 12)
@@ -248,6 +271,7 @@ def _perform(ctx: Any, actor: Actor, case_id: int, action: str, form: Any) -> No
         department=_field(form, "department", limits.CODE),
         into_case_id=int(into) if into.isdecimal() else None,
         urgent=_field(form, "urgent", 5) == "yes",
+        sent_anyway=_field(form, "send_anyway", 5) == "yes",
     )
     perform(
         ctx, actor, case_id, [command],
@@ -266,6 +290,12 @@ async def case_action(request: Request, case_id: RecordId, action: str) -> Respo
     if action not in COMMANDS:
         return refused(request, ValidationFailed(f"unknown action {action!r}"), actor)
     try:
+        if action in NUDGED and _field(form, "send_anyway", 5) != "yes":
+            message = _field(form, "message", limits.TEXT)
+            check = await run_in_threadpool(_nudge, ctx_of(request), actor, case_id, message)
+            if check is not None:  # shown before sending; the officer may still send it
+                return await _case_page(request, actor, case_id, nudge=check,
+                                        draft={"action": action, "message": message})
         await run_in_threadpool(_perform, ctx_of(request), actor, case_id, action, form)
     except DomainError as exc:
         return await _case_page(request, actor, case_id, exc.status_code, error=exc.message)
