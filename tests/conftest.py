@@ -74,6 +74,16 @@ def pg_test_url(name: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_pg_database(url: str) -> None:
+    """Drop a database ``pg_test_url`` made, so test runs leave none behind (each worker's
+    are named by its process id, so they would pile up run after run)."""
+    name = make_url(url).database
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_template(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -91,6 +101,7 @@ def database_template(
         upgrade(db.engine)
         db.dispose()
         yield url
+        drop_pg_database(url)
 
 
 def _fresh_url(template: str, tmp_path: Path) -> str:

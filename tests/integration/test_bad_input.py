@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from civicpulse.domain.roles import SYSTEM
 from civicpulse.infra.context import Context
@@ -30,7 +30,7 @@ from civicpulse.storage.migrate import upgrade
 from civicpulse.web.app import create_app
 from tests.api_schema import OpenAPIContract
 from tests.city import PASSWORD, City, seed_city
-from tests.conftest import PG_ADMIN_URL, Clock, pg_test_url
+from tests.conftest import Clock, drop_pg_database, pg_test_url
 
 TABLES = (
     "voices", "resident_contacts", "cases", "case_events", "audit_log", "audit_head",
@@ -136,10 +136,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         db.dispose()
         if request.param == "postgresql":
-            admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-            admin.dispose()
+            drop_pg_database(url)
 
 
 # ---- the bad requests -----------------------------------------------------------------------

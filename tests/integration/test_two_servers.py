@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import pg_test_url
+from tests.conftest import drop_pg_database, pg_test_url
 from tests.live import cli_env, live_server, run_cli
 
 LIMIT = 4
@@ -22,8 +24,14 @@ ATTEMPTS = 3
 PASSWORD = "correct horse battery"
 
 
-def test_two_servers_share_the_lockout_and_the_public_limit(tmp_path: Path) -> None:
-    url = pg_test_url(f"civicpulse_two_servers_{os.getpid()}")
+@pytest.fixture
+def url() -> Iterator[str]:
+    made = pg_test_url(f"civicpulse_two_servers_{os.getpid()}")
+    yield made
+    drop_pg_database(made)
+
+
+def test_two_servers_share_the_lockout_and_the_public_limit(tmp_path: Path, url: str) -> None:
     env = cli_env(
         url,
         tmp_path / "data",
