@@ -320,7 +320,7 @@ def _serve_and_measure(url: str, work: Path, keys: list[str], token: str, n: int
     from bench_voices import BIN
 
     sys.path.insert(0, str(ROOT))
-    from tests.live import free_port
+    from tests.live import free_port, wait_until_serving
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICPULSE_")}
     env.update(CIVICPULSE_DATABASE_URL=url, CIVICPULSE_DATA_DIR=str(work / "data"),
@@ -337,14 +337,7 @@ def _serve_and_measure(url: str, work: Path, keys: list[str], token: str, n: int
         "staff board /staff/concerns": ["/staff/concerns"],
     }
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            sys.exit("server did not start")
+        wait_until_serving(base, server, 60)
         with httpx.Client(base_url=base, timeout=60,
                           cookies={"cp_session": token}) as client:
             for name, paths in pages.items():
