@@ -16,7 +16,7 @@ import typer
 
 from civicpulse.channels.tabular import open_table
 from civicpulse.cli.admin import audit
-from civicpulse.cli.common import refusals_to_exit
+from civicpulse.cli.common import map_option, refusals_to_exit
 from civicpulse.cli.importing import parse_mapping
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.services.reply_audit import (
@@ -38,11 +38,7 @@ def register(app: typer.Typer) -> None:
 @refusals_to_exit
 def replies_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, CSV.GZ or XLSX."),
-    mapping: list[str] = typer.Option(
-        [], "--map", "-m",
-        help=f"field=column, repeated. Fields: {', '.join(FIELDS)}; "
-        f"{', '.join(REQUIRED)} are required.",
-    ),
+    mapping: list[str] = map_option(FIELDS, REQUIRED),
     fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl."),
     reference: Path | None = typer.Option(
         None, "--reference",

@@ -23,6 +23,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 CLI_ACTOR = Actor(kind="system", name="cli-operator")
 
 
+def map_option(fields: tuple[str, ...], required: tuple[str, ...]) -> Any:
+    """The ``--map field=column`` option of a command that reads a city's file (the same
+    words for every such command, naming its fields and the ones it needs)."""
+    return typer.Option(
+        [], "--map", "-m",
+        help=f"field=column, repeated. Fields: {', '.join(fields)}; "
+        f"{', '.join(required)} are required.",
+    )
+
+
 def context(migrate: bool = True) -> Context:
     """Settings from the environment; the schema is brought up to date on the way."""
     return build_context(Settings(), migrate=migrate)

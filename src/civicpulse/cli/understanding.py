@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from civicpulse.channels.tabular import open_table
-from civicpulse.cli.common import context, refusals_to_exit
+from civicpulse.cli.common import context, map_option, refusals_to_exit
 from civicpulse.cli.importing import parse_mapping
 from civicpulse.domain.errors import ValidationFailed
 from civicpulse.services.match_file import FIELDS, REQUIRED, MatchOptions, match_file
@@ -82,11 +82,7 @@ def train_urgency_command() -> None:
 @refusals_to_exit
 def match_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, CSV.GZ or XLSX."),
-    mapping: list[str] = typer.Option(
-        [], "--map", "-m",
-        help=f"field=column, repeated. Fields: {', '.join(FIELDS)}; "
-        f"{', '.join(REQUIRED)} are required.",
-    ),
+    mapping: list[str] = map_option(FIELDS, REQUIRED),
     fmt: str = typer.Option("jsonl", "--format", help="Output format: jsonl."),
     timezone: str | None = typer.Option(
         None, help="Time zone of times without one (default: the city's time zone)."
